@@ -1,0 +1,5 @@
+export * from './assets.js';
+export * from './errors.js';
+export * from './python.js';
+export * from './source.js';
+export * from './bom/index.js';
