@@ -14,8 +14,12 @@ const { text, inventory, validation } = await generateBom([local({ hash: true })
 
 for (const model of inventory.models) {
   const weights = model.files.filter((f) => !['config', 'model-card', 'requirements', 'tokenizer'].includes(f.format));
-  console.log(`${model.name}: ${weights.map((f) => `${f.path} (${f.format}, sha256 ${f.sha256?.slice(0, 12)}…)`).join(', ')}`);
+  console.log(
+    `${model.name}: ${weights.map((f) => `${f.path} (${f.format}, sha256 ${f.sha256?.slice(0, 12)}…)`).join(', ')}`,
+  );
 }
 console.log(`datasets: ${inventory.datasets.map((d) => d.name).join(', ') || 'none'}`);
 console.log(`packages: ${inventory.packages.map((p) => `${p.name}${p.version ? `==${p.version}` : ''}`).join(', ')}`);
-console.log(`BOM: CycloneDX ${validation.specVersion} ${validation.format}, ${text.length} bytes, valid=${validation.valid}`);
+console.log(
+  `BOM: CycloneDX ${validation.specVersion} ${validation.format}, ${text.length} bytes, valid=${validation.valid}`,
+);

@@ -60,7 +60,14 @@ export function pypiPackage(input: {
   properties?: Property[];
 }): PackageAsset & { purl: string } {
   const name = normalizePythonName(input.name);
-  const purl = new PackageURL('pypi', undefined, name, input.exactVersion ?? undefined, undefined, undefined).toString();
+  const purl = new PackageURL(
+    'pypi',
+    undefined,
+    name,
+    input.exactVersion ?? undefined,
+    undefined,
+    undefined,
+  ).toString();
   return {
     kind: 'package',
     key: purl,

@@ -45,7 +45,14 @@ const sample: Inventory = {
       files: [{ path: 'lone.pt', format: 'pytorch-zip', size: 3, sha256: 'c'.repeat(64) }],
     },
   ],
-  datasets: [{ kind: 'dataset', key: 'hf-dataset:stanfordnlp/imdb', name: 'stanfordnlp/imdb', url: 'https://huggingface.co/datasets/stanfordnlp/imdb' }],
+  datasets: [
+    {
+      kind: 'dataset',
+      key: 'hf-dataset:stanfordnlp/imdb',
+      name: 'stanfordnlp/imdb',
+      url: 'https://huggingface.co/datasets/stanfordnlp/imdb',
+    },
+  ],
   packages: [torch, transformers],
   relations: [
     { type: 'trained-on', from: 'local:tiny-bert', to: 'hf-dataset:stanfordnlp/imdb' },
@@ -95,7 +102,9 @@ describe('buildBom + serializeBom', () => {
     ]);
     expect(model.pedigree.ancestors[0].purl).toBe('pkg:huggingface/google-bert/bert-base-uncased');
     expect(model.tags).toEqual(['bert', 'text-classification']);
-    const placeholder = bom.components.find((c: { 'bom-ref': string }) => c['bom-ref'] === 'hf-dataset:unknown/elsewhere');
+    const placeholder = bom.components.find(
+      (c: { 'bom-ref': string }) => c['bom-ref'] === 'hf-dataset:unknown/elsewhere',
+    );
     expect(placeholder.type).toBe('data');
     expect(placeholder.properties).toContainEqual({ name: 'mlbom:unresolved', value: 'true' });
     const deps = bom.dependencies.find((d: { ref: string }) => d.ref === 'local:tiny-bert');

@@ -165,7 +165,8 @@ export function buildBom(inventory: ParsedInventory, options: BuildOptions = {})
     ...(options.subjectVersion ? { version: options.subjectVersion } : {}),
   });
   bom.metadata.component = subject;
-  for (const p of problemProperties(inventory.problems)) bom.metadata.properties.add(new Models.Property(p.name, p.value));
+  for (const p of problemProperties(inventory.problems))
+    bom.metadata.properties.add(new Models.Property(p.name, p.value));
 
   const datasets = new Map(inventory.datasets.map((d) => [d.key, d]));
   for (const relation of inventory.relations) {
@@ -228,7 +229,9 @@ export function buildBom(inventory: ParsedInventory, options: BuildOptions = {})
       if (r.ancestor.version) ancestor.version = r.ancestor.version;
       if (r.ancestor.purl) ancestor.purl = r.ancestor.purl;
       if (r.ancestor.url) {
-        ancestor.externalReferences.add(new Models.ExternalReference(r.ancestor.url, Enums.ExternalReferenceType.Website));
+        ancestor.externalReferences.add(
+          new Models.ExternalReference(r.ancestor.url, Enums.ExternalReferenceType.Website),
+        );
       }
       if (r.relation) ancestor.properties.add(new Models.Property('mlbom:relation', r.relation));
       return [ancestor];

@@ -47,7 +47,14 @@ type XmlElement = Serialize.XML.Types.SimpleXml.Element;
 
 const el = (name: string, children?: XmlElement[] | string): XmlElement => ({ type: 'element', name, children });
 const textList = (outer: string, inner: string, values: string[] | undefined): XmlElement[] =>
-  values && values.length > 0 ? [el(outer, values.map((v) => el(inner, v)))] : [];
+  values && values.length > 0
+    ? [
+        el(
+          outer,
+          values.map((v) => el(inner, v)),
+        ),
+      ]
+    : [];
 const optionalText = (name: string, value: string | undefined): XmlElement[] =>
   value === undefined ? [] : [el(name, value)];
 
@@ -61,9 +68,30 @@ export function modelCardXml(card: ModelCardJson): XmlElement {
         ...optionalText('task', p.task),
         ...optionalText('architectureFamily', p.architectureFamily),
         ...optionalText('modelArchitecture', p.modelArchitecture),
-        ...(p.datasets ? [el('datasets', p.datasets.map((d) => el('ref', d.ref)))] : []),
-        ...(p.inputs ? [el('inputs', p.inputs.map((i) => el('input', [el('format', i.format)])))] : []),
-        ...(p.outputs ? [el('outputs', p.outputs.map((o) => el('output', [el('format', o.format)])))] : []),
+        ...(p.datasets
+          ? [
+              el(
+                'datasets',
+                p.datasets.map((d) => el('ref', d.ref)),
+              ),
+            ]
+          : []),
+        ...(p.inputs
+          ? [
+              el(
+                'inputs',
+                p.inputs.map((i) => el('input', [el('format', i.format)])),
+              ),
+            ]
+          : []),
+        ...(p.outputs
+          ? [
+              el(
+                'outputs',
+                p.outputs.map((o) => el('output', [el('format', o.format)])),
+              ),
+            ]
+          : []),
       ]),
     );
   }
@@ -105,7 +133,10 @@ export function modelCardXml(card: ModelCardJson): XmlElement {
               el(
                 'ethicalConsiderations',
                 c.ethicalConsiderations.map((e) =>
-                  el('ethicalConsideration', [el('name', e.name), ...optionalText('mitigationStrategy', e.mitigationStrategy)]),
+                  el('ethicalConsideration', [
+                    el('name', e.name),
+                    ...optionalText('mitigationStrategy', e.mitigationStrategy),
+                  ]),
                 ),
               ),
             ]

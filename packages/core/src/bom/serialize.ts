@@ -87,10 +87,16 @@ class MlXmlSerializer extends Serialize.XmlSerializer {
         const ref = element.attributes?.['bom-ref'];
         const extra = ref === undefined ? undefined : this.#extras.get(String(ref));
         if (extra?.ancestors) {
-          const ancestors = extra.ancestors.flatMap((a) => componentNormalizer.normalize(a, options, 'component') ?? []);
+          const ancestors = extra.ancestors.flatMap(
+            (a) => componentNormalizer.normalize(a, options, 'component') ?? [],
+          );
           insertBefore(
             children,
-            { type: 'element', name: 'pedigree', children: [{ type: 'element', name: 'ancestors', children: ancestors }] },
+            {
+              type: 'element',
+              name: 'pedigree',
+              children: [{ type: 'element', name: 'ancestors', children: ancestors }],
+            },
             BEFORE_PEDIGREE,
           );
         }

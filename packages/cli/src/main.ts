@@ -1,0 +1,187 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import {
+  DEFAULT_SPEC_VERSION,
+  fsError,
+  generateBom,
+  isMlbomError,
+  type MlbomError,
+  outputFormatSchema,
+  specVersionSchema,
+  validateBom,
+} from '@mlbom/core';
+import { local } from '@mlbom/local';
+import { Command, CommanderError, Option } from 'commander';
+import { type LogLevel, stderrLogger } from './logger.js';
+import { ttyProgress } from './progress.js';
+
+export const EXIT_OK = 0;
+/** Invalid BOM or policy failure. */
+export const EXIT_INVALID = 1;
+/** Bad usage, or a source that cannot be read at all. */
+export const EXIT_USAGE = 2;
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WriteStream;
+  /** The only place mlbom reads the environment. */
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+const require = createRequire(import.meta.url);
+const { version } = require('../package.json') as { version: string };
+
+function exitCodeFor(error: MlbomError): number {
+  switch (error.code) {
+    case 'BOM_INVALID':
+      return EXIT_INVALID;
+    default:
+      return EXIT_USAGE;
+  }
+}
+
+interface GenerateFlags {
+  outputFile?: string;
+  outputFormat?: 'json' | 'xml';
+  specVersion: '1.5' | '1.6' | '1.7';
+  outputReproducible: boolean;
+  hash: boolean;
+  include?: string[];
+  exclude?: string[];
+  name?: string;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+function logLevel(flags: { quiet: boolean; verbose: boolean }, env: NodeJS.ProcessEnv): LogLevel {
+  if (flags.quiet) return 'error';
+  if (flags.verbose || env.MLBOM_DEBUG === '1') return 'debug';
+  return 'warn';
+}
+
+/** Runs the CLI; resolves to the process exit code. Never calls process.exit. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const writeErr = (s: string) => {
+    io.stderr.write(s);
+  };
+  let exitCode = EXIT_OK;
+  const program = new Command()
+    .name('mlbom')
+    .description('Generate and validate CycloneDX ML-BOMs: an inventory of ML models, datasets and frameworks')
+    .version(version)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr,
+    });
+
+  program
+    .command('generate')
+    .description('inventory models in SOURCE(s) and write a CycloneDX ML-BOM (stdout by default)')
+    .argument('[sources...]', 'directories or model files to inventory', ['.'])
+    .option('-o, --output-file <file>', 'write the BOM to a file instead of stdout')
+    .addOption(
+      new Option(
+        '--output-format <format>',
+        'json or xml (default: from the output file extension, else json)',
+      ).choices(outputFormatSchema.options),
+    )
+    .addOption(
+      new Option('--spec-version <version>', 'CycloneDX spec version')
+        .choices(specVersionSchema.options)
+        .default(DEFAULT_SPEC_VERSION),
+    )
+    .option('--output-reproducible', 'no timestamp, stable serial number, sorted lists', false)
+    .option('--no-hash', 'skip SHA-256 hashing of files (sizes are still recorded)')
+    .option('--include <glob...>', 'only files matching these glob patterns (relative to each source)')
+    .option('--exclude <glob...>', 'skip files matching these glob patterns')
+    .option('--name <name>', 'name of the BOM subject (metadata.component); default: the first source')
+    .option('-q, --quiet', 'print errors only', false)
+    .option('-v, --verbose', 'print debug messages', false)
+    .action(async (sources: string[], flags: GenerateFlags) => {
+      const logger = stderrLogger(logLevel(flags, io.env), writeErr);
+      const outputFormat = flags.outputFormat ?? (flags.outputFile?.toLowerCase().endsWith('.xml') ? 'xml' : 'json');
+      const progress = ttyProgress(io.stderr);
+      const firstSource = sources[0] ?? '.';
+      const result = await generateBom(
+        [
+          local({
+            hash: flags.hash,
+            ...(flags.include ? { include: flags.include } : {}),
+            ...(flags.exclude ? { exclude: flags.exclude } : {}),
+          }),
+        ],
+        {
+          targets: sources,
+          specVersion: flags.specVersion,
+          outputFormat,
+          reproducible: flags.outputReproducible,
+          subjectName: flags.name ?? (firstSource === '.' ? 'ml-inventory' : firstSource.replace(/\/+$/, '')),
+        },
+        { logger, progress, ...(io.signal ? { signal: io.signal } : {}) },
+      ).finally(() => progress.done());
+      if (flags.outputFile) {
+        try {
+          await writeFile(flags.outputFile, result.text);
+        } catch (err) {
+          throw fsError(err, flags.outputFile, 'write');
+        }
+      } else {
+        io.stdout.write(result.text);
+      }
+      const inv = result.inventory;
+      logger.info(
+        `${inv.models.length} model(s), ${inv.datasets.length} dataset(s), ${inv.packages.length} package(s); CycloneDX ${flags.specVersion} ${outputFormat}`,
+      );
+    });
+
+  program
+    .command('validate')
+    .description('check a CycloneDX BOM (JSON or XML) against the schema of its declared spec version')
+    .argument('<file>', 'BOM file to validate ("-" for stdin)')
+    .addOption(
+      new Option('--spec-version <version>', 'override the declared spec version').choices(specVersionSchema.options),
+    )
+    .option('-q, --quiet', 'print nothing on success', false)
+    .action(async (file: string, flags: { specVersion?: '1.5' | '1.6' | '1.7'; quiet: boolean }) => {
+      let text: string;
+      try {
+        text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+      } catch (err) {
+        throw fsError(err, file);
+      }
+      const result = await validateBom(text, flags.specVersion ? { specVersion: flags.specVersion } : {});
+      if (result.valid) {
+        if (!flags.quiet) writeErr(`${file}: valid CycloneDX ${result.specVersion} ${result.format}\n`);
+        return;
+      }
+      writeErr(
+        `${file}: invalid CycloneDX ${result.specVersion} ${result.format} (${result.issues.length} error(s))\n`,
+      );
+      for (const issue of result.issues) writeErr(`  ${issue.path}: ${issue.message}\n`);
+      exitCode = EXIT_INVALID;
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; everything else commander rejects is bad usage.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (isMlbomError(err)) {
+      writeErr(`mlbom: error: ${err.message}\n`);
+      return exitCodeFor(err);
+    }
+    writeErr(`mlbom: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT_INVALID;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
