@@ -10,10 +10,10 @@ import {
   specVersionSchema,
   validateBom,
 } from '@mlbom/core';
-import { local } from '@mlbom/local';
 import { Command, CommanderError, Option } from 'commander';
 import { type LogLevel, stderrLogger } from './logger.js';
 import { ttyProgress } from './progress.js';
+import { sourcePlugins } from './sources/index.js';
 
 export const EXIT_OK = 0;
 /** Invalid BOM or policy failure. */
@@ -41,14 +41,11 @@ function exitCodeFor(error: MlbomError): number {
   }
 }
 
-interface GenerateFlags {
+interface GenerateFlags extends Record<string, unknown> {
   outputFile?: string;
   outputFormat?: 'json' | 'xml';
   specVersion: '1.5' | '1.6' | '1.7';
   outputReproducible: boolean;
-  hash: boolean;
-  include?: string[];
-  exclude?: string[];
   name?: string;
   quiet: boolean;
   verbose: boolean;
@@ -76,10 +73,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       writeErr,
     });
 
-  program
+  const generate = program
     .command('generate')
     .description('inventory models in SOURCE(s) and write a CycloneDX ML-BOM (stdout by default)')
-    .argument('[sources...]', 'directories or model files to inventory', ['.'])
+    .argument('[sources...]', 'directories or model files to inventory (default: .)')
     .option('-o, --output-file <file>', 'write the BOM to a file instead of stdout')
     .addOption(
       new Option(
@@ -93,25 +90,18 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         .default(DEFAULT_SPEC_VERSION),
     )
     .option('--output-reproducible', 'no timestamp, stable serial number, sorted lists', false)
-    .option('--no-hash', 'skip SHA-256 hashing of files (sizes are still recorded)')
-    .option('--include <glob...>', 'only files matching these glob patterns (relative to each source)')
-    .option('--exclude <glob...>', 'skip files matching these glob patterns')
     .option('--name <name>', 'name of the BOM subject (metadata.component); default: the first source')
     .option('-q, --quiet', 'print errors only', false)
     .option('-v, --verbose', 'print debug messages', false)
-    .action(async (sources: string[], flags: GenerateFlags) => {
+    .action(async (given: string[], flags: GenerateFlags) => {
       const logger = stderrLogger(logLevel(flags, io.env), writeErr);
+      const implied = sourcePlugins.flatMap((p) => p.impliedTargets?.(flags, io.env) ?? []);
+      const sources = given.length > 0 || implied.length > 0 ? [...given, ...implied] : ['.'];
       const outputFormat = flags.outputFormat ?? (flags.outputFile?.toLowerCase().endsWith('.xml') ? 'xml' : 'json');
       const progress = ttyProgress(io.stderr);
       const firstSource = sources[0] ?? '.';
       const result = await generateBom(
-        [
-          local({
-            hash: flags.hash,
-            ...(flags.include ? { include: flags.include } : {}),
-            ...(flags.exclude ? { exclude: flags.exclude } : {}),
-          }),
-        ],
+        sourcePlugins.map((p) => p.make(flags, io.env)),
         {
           targets: sources,
           specVersion: flags.specVersion,
@@ -135,6 +125,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         `${inv.models.length} model(s), ${inv.datasets.length} dataset(s), ${inv.packages.length} package(s); CycloneDX ${flags.specVersion} ${outputFormat}`,
       );
     });
+  for (const plugin of sourcePlugins) plugin.register(generate);
 
   program
     .command('validate')

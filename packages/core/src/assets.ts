@@ -60,6 +60,25 @@ export const problemSchema = z.object({
 });
 export type Problem = z.infer<typeof problemSchema>;
 
+export const severitySchema = z.enum(['critical', 'high', 'medium', 'low', 'info']);
+export type Severity = z.infer<typeof severitySchema>;
+
+/** A security finding in one file (e.g. code hidden in a pickle); written as a CycloneDX vulnerability. */
+export const findingSchema = z.object({
+  /** Stable rule id, e.g. `MLBOM-PICKLE-CRITICAL-GLOBAL`. */
+  ruleId: z.string().regex(/^MLBOM-[A-Z0-9-]+$/),
+  severity: severitySchema,
+  /** One line: what was found. */
+  title: z.string().min(1),
+  /** The evidence: the global, op or template construct, and where (offset, zip member). */
+  detail: z.string().min(1),
+  /** Where inside the file, e.g. `archive/data.pkl@1234`. */
+  location: z.string().optional(),
+});
+export type Finding = z.infer<typeof findingSchema>;
+
+export const scanStatusSchema = z.enum(['clean', 'unsafe', 'error']);
+
 export const fileAssetSchema = z.object({
   /** Path relative to the model's root, with forward slashes. */
   path: z.string().min(1),
@@ -68,6 +87,9 @@ export const fileAssetSchema = z.object({
   sha256: sha256Schema.optional(),
   properties: z.array(propertySchema).default([]),
   problems: z.array(problemSchema).default([]),
+  /** Set when the file was scanned; `error` when it could not be fully analysed (never "clean" then). */
+  scanStatus: scanStatusSchema.optional(),
+  findings: z.array(findingSchema).default([]),
 });
 export type FileAsset = z.input<typeof fileAssetSchema>;
 
@@ -124,6 +146,10 @@ export const modelAssetSchema = z.object({
   /** Files that make up the model; a single-file model has exactly one. */
   files: z.array(fileAssetSchema).default([]),
   card: modelCardSchema.optional(),
+  /** Where the model is referenced (e.g. `from_pretrained("org/name")` in code): CycloneDX evidence occurrences. */
+  occurrences: z
+    .array(z.object({ location: z.string().min(1), line: z.number().int().positive().optional() }))
+    .default([]),
 });
 export type ModelAsset = z.input<typeof modelAssetSchema>;
 

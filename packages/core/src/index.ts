@@ -1,5 +1,6 @@
 export * from './assets.js';
 export * from './bom/index.js';
+export * from './bytes.js';
 export * from './errors.js';
 export * from './generate.js';
 export * from './python.js';

@@ -42,7 +42,25 @@ const sample: Inventory = {
       key: 'local:lone.pt',
       name: 'lone.pt',
       licenses: [{ value: 'my custom license', url: 'https://example.org/license' }],
-      files: [{ path: 'lone.pt', format: 'pytorch-zip', size: 3, sha256: 'c'.repeat(64) }],
+      files: [
+        {
+          path: 'lone.pt',
+          format: 'pytorch-zip',
+          size: 3,
+          sha256: 'c'.repeat(64),
+          scanStatus: 'unsafe',
+          findings: [
+            {
+              ruleId: 'MLBOM-PICKLE-CRITICAL-GLOBAL',
+              severity: 'critical',
+              title: 'pickle imports os.system',
+              detail: 'GLOBAL os.system',
+              location: 'archive/data.pkl@12',
+            },
+          ],
+        },
+      ],
+      occurrences: [{ location: 'train.py', line: 12 }],
     },
   ],
   datasets: [
@@ -114,6 +132,27 @@ describe('buildBom + serializeBom', () => {
     expect(lone.licenses).toEqual([{ license: { name: 'my custom license', url: 'https://example.org/license' } }]);
     const torchComponent = bom.components.find((c: { name: string }) => c.name === 'torch');
     expect(torchComponent.type).toBe('framework');
+  });
+
+  it('writes findings as vulnerabilities affecting the file, and code references as occurrences', () => {
+    const bom = JSON.parse(render('1.6', 'json'));
+    expect(bom.vulnerabilities).toEqual([
+      expect.objectContaining({
+        id: 'MLBOM-PICKLE-CRITICAL-GLOBAL',
+        source: { name: 'mlbom' },
+        ratings: [{ severity: 'critical', method: 'other' }],
+        affects: [{ ref: 'local:lone.pt#lone.pt' }],
+        detail: 'GLOBAL os.system (at archive/data.pkl@12)',
+      }),
+    ]);
+    const lone = bom.components.find((c: { 'bom-ref': string }) => c['bom-ref'] === 'local:lone.pt');
+    expect(lone.evidence).toEqual({ occurrences: [{ location: 'train.py', line: 12 }] });
+    expect(lone.components[0].properties).toContainEqual({ name: 'mlbom:scan:status', value: 'unsafe' });
+    expect(
+      JSON.parse(render('1.5', 'json')).components.find((c: { name: string }) => c.name === 'lone.pt').evidence,
+    ).toEqual({
+      occurrences: [{ location: 'train.py' }],
+    });
   });
 
   it('drops tags for CycloneDX 1.5, which has none', () => {

@@ -1,6 +1,7 @@
 import { Enums, Models } from '@cyclonedx/cyclonedx-library';
 import type {
   ExternalReferenceAsset,
+  Finding,
   ParsedDataset,
   ParsedFile,
   ParsedInventory,
@@ -84,8 +85,42 @@ function fileComponent(model: ParsedModel, file: ParsedFile): Models.Component {
     ...file.properties,
     ...problemProperties(file.problems),
   ];
+  if (file.scanStatus) properties.push({ name: 'mlbom:scan:status', value: file.scanStatus });
   for (const p of properties) component.properties.add(new Models.Property(p.name, p.value));
   return component;
+}
+
+const severities: Record<Finding['severity'], Enums.Vulnerability.Severity> = {
+  critical: Enums.Vulnerability.Severity.Critical,
+  high: Enums.Vulnerability.Severity.High,
+  medium: Enums.Vulnerability.Severity.Medium,
+  low: Enums.Vulnerability.Severity.Low,
+  info: Enums.Vulnerability.Severity.Info,
+};
+
+/** One CycloneDX vulnerability per finding, affecting the file component it was found in. */
+function findingVulnerabilities(
+  model: ParsedModel,
+  file: ParsedFile,
+  fileRef: Models.BomRef,
+): Models.Vulnerability.Vulnerability[] {
+  return file.findings.map((finding, index) => {
+    const vulnerability = new Models.Vulnerability.Vulnerability({
+      bomRef: `${model.key}#${file.path}#${finding.ruleId}#${index}`,
+      id: finding.ruleId,
+      source: new Models.Vulnerability.Source({ name: 'mlbom' }),
+      description: finding.title,
+      detail: finding.location ? `${finding.detail} (at ${finding.location})` : finding.detail,
+    });
+    vulnerability.ratings.add(
+      new Models.Vulnerability.Rating({
+        severity: severities[finding.severity],
+        method: Enums.Vulnerability.RatingMethod.Other,
+      }),
+    );
+    vulnerability.affects.add(new Models.Vulnerability.Affect(fileRef));
+    return vulnerability;
+  });
 }
 
 function modelCardJson(model: ParsedModel, datasetRefs: string[], spec: SpecVersion): ModelCardJson | undefined {
@@ -215,7 +250,11 @@ export function buildBom(inventory: ParsedInventory, options: BuildOptions = {})
     if (model.purl) component.purl = model.purl;
     applyCommon(component, model);
     const files = [...model.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    for (const file of files) component.components.add(fileComponent(model, file));
+    for (const file of files) {
+      const child = fileComponent(model, file);
+      component.components.add(child);
+      for (const v of findingVulnerabilities(model, file, child.bomRef)) bom.vulnerabilities.add(v);
+    }
     const onlyFile = files.length === 1 ? files[0] : undefined;
     if (onlyFile?.sha256) component.hashes.set(Enums.HashAlgorithm['SHA-256'], onlyFile.sha256);
 
@@ -241,6 +280,15 @@ export function buildBom(inventory: ParsedInventory, options: BuildOptions = {})
       ...(modelCard ? { modelCard } : {}),
       ...(ancestors.length > 0 ? { ancestors } : {}),
       ...(features.tags && model.tags.length > 0 ? { tags: [...new Set(model.tags)].sort() } : {}),
+      ...(model.occurrences.length > 0
+        ? {
+            occurrences: model.occurrences.map((o) =>
+              features.occurrenceLine && o.line !== undefined
+                ? { location: o.location, line: o.line }
+                : { location: o.location },
+            ),
+          }
+        : {}),
     });
     components.set(model.key, component);
     subject.dependencies.add(component.bomRef);

@@ -41,6 +41,8 @@ export interface ComponentExtras {
   /** Library components, normalized with the library's own component normalizer. */
   ancestors?: Models.Component[];
   tags?: string[];
+  /** evidence.occurrences: where the component was seen (line only from CycloneDX 1.6). */
+  occurrences?: Array<{ location: string; line?: number }>;
 }
 
 type XmlElement = Serialize.XML.Types.SimpleXml.Element;
@@ -161,4 +163,15 @@ export function tagsXml(tags: string[]): XmlElement {
     'tags',
     tags.map((t) => el('tag', t)),
   );
+}
+
+export function occurrencesXml(occurrences: Array<{ location: string; line?: number }>): XmlElement {
+  return el('evidence', [
+    el(
+      'occurrences',
+      occurrences.map((o) =>
+        el('occurrence', [el('location', o.location), ...(o.line === undefined ? [] : [el('line', String(o.line))])]),
+      ),
+    ),
+  ]);
 }

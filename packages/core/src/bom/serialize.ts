@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
 import type { MlBom } from './build.js';
-import { type ComponentExtras, componentDataXml, modelCardXml, tagsXml } from './extras.js';
+import { type ComponentExtras, componentDataXml, modelCardXml, occurrencesXml, tagsXml } from './extras.js';
 import { librarySpec, type OutputFormat } from './spec.js';
 
 type JsonComponent = Serialize.JSON.Types.Normalized.Component & Record<string, unknown>;
@@ -38,6 +38,13 @@ class MlJsonSerializer extends Serialize.JsonSerializer {
       if (extra?.modelCard) component.modelCard = extra.modelCard;
       if (extra?.data) component.data = extra.data;
       if (extra?.tags) component.tags = extra.tags;
+      if (extra?.occurrences) {
+        // The library's evidence type predates occurrences; the schema has them since 1.5.
+        component.evidence = {
+          ...(component.evidence ?? {}),
+          occurrences: extra.occurrences,
+        } as typeof component.evidence;
+      }
       for (const child of component.components ?? []) patch(child as JsonComponent);
     };
     for (const component of normalized.components ?? []) patch(component as JsonComponent);
@@ -98,6 +105,13 @@ class MlXmlSerializer extends Serialize.XmlSerializer {
               children: [{ type: 'element', name: 'ancestors', children: ancestors }],
             },
             BEFORE_PEDIGREE,
+          );
+        }
+        if (extra?.occurrences) {
+          insertBefore(
+            children,
+            occurrencesXml(extra.occurrences),
+            new Set(['releaseNotes', ...BEFORE_MODEL_CARD, 'modelCard', 'data']),
           );
         }
         if (extra?.modelCard) insertBefore(children, modelCardXml(extra.modelCard), BEFORE_MODEL_CARD);

@@ -19,6 +19,11 @@ export function librarySpec(version: SpecVersion): Spec.Version {
 }
 
 /** What each spec version can carry beyond what @cyclonedx/cyclonedx-library models. */
-export function specFeatures(version: SpecVersion): { tags: boolean; environmentalConsiderations: boolean } {
-  return { tags: version !== '1.5', environmentalConsiderations: version !== '1.5' };
+export function specFeatures(version: SpecVersion): {
+  tags: boolean;
+  environmentalConsiderations: boolean;
+  occurrenceLine: boolean;
+} {
+  const since16 = version !== '1.5';
+  return { tags: since16, environmentalConsiderations: since16, occurrenceLine: since16 };
 }
