@@ -34,22 +34,34 @@ function checkRange(name: string, offset: number, length: number): void {
   }
 }
 
-export function bufferByteSource(bytes: Uint8Array, name = 'buffer'): ByteSource {
+/** Wraps a raw reader with the range checks and byte counting every ByteSource shares. */
+function countingSource(
+  name: string,
+  size: number,
+  readRange: (offset: number, length: number) => Promise<Uint8Array>,
+  close: () => Promise<void> = async () => {},
+): ByteSource {
   let bytesRead = 0;
   return {
     name,
-    size: bytes.length,
+    size,
     get bytesRead() {
       return bytesRead;
     },
     async read(offset, length) {
       checkRange(name, offset, length);
-      const out = bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length));
+      const out = await readRange(offset, length);
       bytesRead += out.length;
       return out;
     },
-    async close() {},
+    close,
   };
+}
+
+export function bufferByteSource(bytes: Uint8Array, name = 'buffer'): ByteSource {
+  return countingSource(name, bytes.length, async (offset, length) =>
+    bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length)),
+  );
 }
 
 /**
@@ -65,32 +77,22 @@ export async function fileByteSource(path: string): Promise<ByteSource> {
   } catch (err) {
     throw fsError(err, path);
   }
-  let bytesRead = 0;
-  return {
-    name: path,
-    size,
-    get bytesRead() {
-      return bytesRead;
-    },
-    async read(offset, length) {
-      checkRange(path, offset, length);
-      const want = Math.max(0, Math.min(length, size - offset));
-      const buffer = new Uint8Array(want);
-      let filled = 0;
-      try {
-        while (filled < want) {
-          const { bytesRead: n } = await handle.read(buffer, filled, want - filled, offset + filled);
-          if (n === 0) break;
-          filled += n;
-        }
-      } catch (err) {
-        throw fsError(err, path);
+  const readRange = async (offset: number, length: number) => {
+    const want = Math.max(0, Math.min(length, size - offset));
+    const buffer = new Uint8Array(want);
+    let filled = 0;
+    try {
+      while (filled < want) {
+        const { bytesRead: n } = await handle.read(buffer, filled, want - filled, offset + filled);
+        if (n === 0) break;
+        filled += n;
       }
-      bytesRead += filled;
-      return buffer.subarray(0, filled);
-    },
-    close: () => handle.close(),
+    } catch (err) {
+      throw fsError(err, path);
+    }
+    return buffer.subarray(0, filled);
   };
+  return countingSource(path, size, readRange, () => handle.close());
 }
 
 /** Removes credentials and query strings (which may hold signed tokens) from a URL for messages. */
@@ -119,40 +121,29 @@ export function httpByteSource(options: {
 }): ByteSource {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const name = redactUrl(options.url);
-  let bytesRead = 0;
-  return {
-    name,
-    size: options.size,
-    get bytesRead() {
-      return bytesRead;
-    },
-    async read(offset, length) {
-      checkRange(name, offset, length);
-      const end = Math.min(offset + length, options.size) - 1;
-      if (end < offset) return new Uint8Array(0);
-      const response = await doFetch(options.url, {
-        headers: { ...options.headers, Range: `bytes=${offset}-${end}` },
-        ...(options.signal ? { signal: options.signal } : {}),
+  return countingSource(name, options.size, async (offset, length) => {
+    const end = Math.min(offset + length, options.size) - 1;
+    if (end < offset) return new Uint8Array(0);
+    const response = await doFetch(options.url, {
+      headers: { ...options.headers, Range: `bytes=${offset}-${end}` },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (response.status !== 206 && response.status !== 200) {
+      await response.body?.cancel();
+      throw new MlbomHttpError('SOURCE_FAILED', `${name}: range request answered HTTP ${response.status}`, {
+        status: response.status,
+        url: name,
+        requestId: response.headers.get('x-request-id') ?? undefined,
       });
-      if (response.status !== 206 && response.status !== 200) {
-        throw new MlbomHttpError('SOURCE_FAILED', `${name}: range request answered HTTP ${response.status}`, {
-          status: response.status,
-          url: name,
-          requestId: response.headers.get('x-request-id') ?? undefined,
-        });
-      }
-      const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-      if (response.status === 200 && (!Number.isFinite(declared) || declared > MAX_READ_BYTES)) {
-        // The server ignored Range and would send the whole (possibly huge) file: refuse it.
-        await response.body?.cancel();
-        throw new MlbomError('SOURCE_FAILED', `${name}: server ignores HTTP range requests`);
-      }
-      const body = new Uint8Array(await response.arrayBuffer());
-      // A server that ignores Range sends the whole body: keep only what was asked for.
-      const out = response.status === 200 ? body.subarray(offset, end + 1) : body.subarray(0, end - offset + 1);
-      bytesRead += out.length;
-      return out;
-    },
-    async close() {},
-  };
+    }
+    const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (response.status === 200 && (!Number.isFinite(declared) || declared > MAX_READ_BYTES)) {
+      // The server ignored Range and would send the whole (possibly huge) file: refuse it.
+      await response.body?.cancel();
+      throw new MlbomError('SOURCE_FAILED', `${name}: server ignores HTTP range requests`);
+    }
+    const body = new Uint8Array(await response.arrayBuffer());
+    // A server that ignores Range sends the whole body: keep only what was asked for.
+    return response.status === 200 ? body.subarray(offset, end + 1) : body.subarray(0, end - offset + 1);
+  });
 }
