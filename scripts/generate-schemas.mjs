@@ -4,7 +4,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateOptionsSchema, inventorySchema } from '@mlbom/core';
+import { huggingFaceOptionsSchema } from '@mlbom/huggingface';
 import { localOptionsSchema } from '@mlbom/local';
+import { mlflowOptionsSchema } from '@mlbom/mlflow';
 import { z } from 'zod';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,6 +15,11 @@ const check = process.argv.includes('--check');
 const schemas = {
   'generate-options.schema.json': { schema: generateOptionsSchema, title: 'mlbom generate options' },
   'local-source-options.schema.json': { schema: localOptionsSchema, title: 'mlbom local source options' },
+  'huggingface-source-options.schema.json': {
+    schema: huggingFaceOptionsSchema,
+    title: 'mlbom Hugging Face source options',
+  },
+  'mlflow-source-options.schema.json': { schema: mlflowOptionsSchema, title: 'mlbom MLflow source options' },
   'inventory.schema.json': { schema: inventorySchema, title: 'mlbom inventory (what a source returns)' },
 };
 

@@ -11,6 +11,7 @@ import {
   validateBom,
 } from '@mlbom/core';
 import { Command, CommanderError, Option } from 'commander';
+import { registerScanCommand } from './commands/scan.js';
 import { type LogLevel, stderrLogger } from './logger.js';
 import { ttyProgress } from './progress.js';
 import { sourcePlugins } from './sources/index.js';
@@ -153,6 +154,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       for (const issue of result.issues) writeErr(`  ${issue.path}: ${issue.message}\n`);
       exitCode = EXIT_INVALID;
     });
+
+  registerScanCommand(program, { ...io, version }, (code) => {
+    exitCode = code;
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

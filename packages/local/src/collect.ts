@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
 import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type ByteSource,
   type DatasetAsset,
   type FileAsset,
+  fileByteSource,
   fsError,
   type Inventory,
   MlbomError,
@@ -12,24 +15,37 @@ import {
   type PackageAsset,
   type Problem,
   type Property,
+  pypiPackage,
   type Relation,
   type SourceContext,
 } from '@mlbom/core';
+import {
+  describeModelFile,
+  type FileDescription,
+  findModelReferences,
+  findNotebookModelReferences,
+  type ModelReference,
+  normalizeVersion,
+  type PythonStack,
+  parseCondaEnvironment,
+  parsePyproject,
+  parsePythonEnv,
+  readRequirementsTree,
+  referencedModels,
+  resolveInside,
+} from '@mlbom/formats';
 import { cardRelations, type ModelCardInfo, parseModelCard } from './card.js';
 import { abortedError, hashHandle, READ_FLAGS, READ_NOFOLLOW_FLAGS } from './hash.js';
 import type { ResolvedLocalOptions } from './options.js';
 import { mapPool } from './pool.js';
-import { parseRequirements, type RequirementsFile, requirementPackages } from './requirements.js';
 import {
   type ClaimedFormat,
   claimFromName,
   formatFromClaim,
+  handleByteSource,
   isAmbiguousWeightsName,
   isWeightsName,
   readFully,
-  type SniffResult,
-  shouldSniff,
-  sniff,
   weightsClaim,
 } from './sniff.js';
 import { type WalkedFile, walk } from './walk.js';
@@ -40,8 +56,42 @@ export const MAX_CARD_BYTES = 1024 * 1024;
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Longest requirements.txt read. */
 export const MAX_REQUIREMENTS_BYTES = 1024 * 1024;
-/** Files opened at once to read their first bytes. */
-const SNIFF_CONCURRENCY = 32;
+/** Longest pyproject.toml / environment.yml / python_env.yaml read. */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+/** Longest .py / .ipynb read for model references, and how many are read. */
+export const MAX_CODE_BYTES = 2 * 1024 * 1024;
+export const MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024;
+export const MAX_CODE_FILES = 20_000;
+/** Files opened at once to read what they say about themselves. */
+const SNIFF_CONCURRENCY = 16;
+
+/** Python dependency files read next to a model and at the scanned root. */
+export function pythonStackKind(name: string): 'requirements' | 'pyproject' | 'conda' | 'python-env' | undefined {
+  const lower = name.toLowerCase();
+  if (/^requirements[\w.-]*\.txt$/.test(lower)) return 'requirements';
+  if (lower === 'pyproject.toml') return 'pyproject';
+  if (/^(environment|conda)\.ya?ml$/.test(lower)) return 'conda';
+  if (/^python_env\.ya?ml$/.test(lower)) return 'python-env';
+  return undefined;
+}
+
+/** Which weights format's parameter count stands for the model when several are present. */
+const PARAMETER_FORMATS = [
+  'safetensors',
+  'gguf',
+  'pytorch-zip',
+  'pytorch-legacy',
+  'torchscript',
+  'onnx',
+  'keras',
+  'keras-h5',
+  'tf-savedmodel',
+  'tflite',
+  'joblib',
+  'pickle',
+  'numpy-archive',
+  'numpy',
+];
 
 /** Test seams; not part of the public API. */
 export interface CollectHooks {
@@ -64,6 +114,8 @@ interface ConfigInfo {
   architecture?: string | undefined;
   modelLike: boolean;
   problem?: Problem | undefined;
+  /** transformers_version, torch_dtype, quantization method. */
+  properties?: Property[] | undefined;
 }
 
 interface FileRecord {
@@ -75,6 +127,8 @@ interface FileRecord {
   readable: boolean;
   /** Whether the bytes showed a model format. */
   recognised: boolean;
+  /** What the file says about itself (format readers). */
+  description?: FileDescription | undefined;
 }
 
 function posixDirname(rel: string): string {
@@ -124,7 +178,7 @@ class Collector {
   private readonly relationKeys = new Set<string>();
   private readonly cards = new Map<string, Promise<ModelCardInfo | Problem>>();
   private readonly configs = new Map<string, Promise<ConfigInfo>>();
-  private readonly requirements = new Map<string, Promise<RequirementsFile | Problem>>();
+  private readonly stacks = new Map<string, Promise<PythonStack>>();
 
   constructor(
     readonly root: string,
@@ -132,6 +186,54 @@ class Collector {
     readonly options: ResolvedLocalOptions,
     readonly hooks: CollectHooks,
   ) {}
+
+  /** A file under the root by its relative path (posix), when it exists. */
+  lookup: (rel: string) => WalkedFile | undefined = () => undefined;
+
+  /** Checks that the files a file references (ONNX external data, index shards) are there. */
+  checkReferences(record: FileRecord): void {
+    const dir = posixDirname(record.walked.rel);
+    for (const ref of record.description?.references ?? []) {
+      const target = resolveInside(dir === '.' ? 'x' : `${dir}/x`, ref);
+      if (target !== undefined && this.lookup(target)) continue;
+      const message =
+        target === undefined
+          ? `references "${ref.slice(0, 200)}", outside the scanned folder; not read`
+          : `references "${ref.slice(0, 200)}", which is missing`;
+      record.asset.problems.push({ code: 'REFERENCE_MISSING', message, subject: record.walked.rel });
+      this.ctx.logger.warn(`${record.walked.open}: ${message}`);
+    }
+  }
+
+  /** Models referenced from Python code and notebooks under the root (`from_pretrained("org/name")`, ...). */
+  async codeReferences(files: WalkedFile[]): Promise<void> {
+    const code = files.filter((f) => f.included && !f.problem && /\.(py|ipynb)$/i.test(f.rel)).slice(0, MAX_CODE_FILES);
+    const found = await mapPool(code, SNIFF_CONCURRENCY, async (file): Promise<ModelReference[]> => {
+      this.checkAborted();
+      const notebook = /\.ipynb$/i.test(file.rel);
+      try {
+        const { text, truncated } = await readText(
+          file.open,
+          notebook ? MAX_NOTEBOOK_BYTES : MAX_CODE_BYTES,
+          READ_NOFOLLOW_FLAGS,
+        );
+        if (truncated) {
+          this.ctx.logger.debug(`${file.open}: too large to look for model references; skipped`);
+          return [];
+        }
+        if (!notebook) return findModelReferences(text, file.rel);
+        const { references, problems } = findNotebookModelReferences(text, file.rel);
+        for (const p of problems) this.ctx.logger.debug(`${file.open}: ${p.message}`);
+        return references;
+      } catch (error) {
+        this.ctx.logger.debug(`${file.open}: cannot read (${errorCode(error)}); model references not looked for`);
+        return [];
+      }
+    });
+    for (const model of referencedModels(found.flat())) {
+      if (!this.models.some((m) => m.key === model.key)) this.models.push(model);
+    }
+  }
 
   checkAborted(): void {
     if (this.ctx.signal.aborted) throw abortedError(this.root, this.ctx.signal);
@@ -205,7 +307,22 @@ class Collector {
         const architectures = record.architectures;
         const first = Array.isArray(architectures) ? architectures[0] : undefined;
         const className = record._class_name;
+        const properties: Property[] = [];
+        const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v.slice(0, 200) : undefined);
+        const tv = str(record.transformers_version);
+        if (tv) properties.push({ name: 'mlbom:config:transformersVersion', value: tv });
+        const dv = str(record._diffusers_version);
+        if (dv) properties.push({ name: 'mlbom:config:diffusersVersion', value: dv });
+        const dtype = str(record.torch_dtype) ?? str(record.dtype);
+        if (dtype) properties.push({ name: 'mlbom:config:dtype', value: dtype });
+        const quant = record.quantization_config;
+        const method =
+          typeof quant === 'object' && quant !== null
+            ? str((quant as Record<string, unknown>).quant_method)
+            : undefined;
+        if (method) properties.push({ name: 'mlbom:quantization', value: method });
         return {
+          properties,
           modelLike: MODEL_CONFIG_KEYS.some((k) => k in record),
           modelType: typeof record.model_type === 'string' && record.model_type ? record.model_type : undefined,
           architecture:
@@ -221,30 +338,51 @@ class Collector {
     return cached;
   }
 
-  requirementsOf(file: WalkedFile, flags: number): Promise<RequirementsFile | Problem> {
-    let cached = this.requirements.get(file.rel);
+  /** A Python dependency file (requirements with its `-r` includes, pyproject, conda, python_env), parsed once. */
+  stackOf(file: WalkedFile, flags: number): Promise<PythonStack> {
+    let cached = this.stacks.get(file.rel);
     if (!cached) {
-      cached = readText(file.open, MAX_REQUIREMENTS_BYTES, flags).then(
-        ({ text, truncated }) => {
-          const parsed = parseRequirements(text, file.rel);
-          if (truncated) {
-            parsed.problems.push({
-              code: 'REQUIREMENT_SKIPPED',
-              message: 'file longer than 1 MiB; the rest is ignored',
-              subject: file.rel,
-            });
-          }
-          return parsed;
-        },
-        (error: unknown) => this.unreadable(file.rel, file.open, error),
-      );
-      this.requirements.set(file.rel, cached);
+      cached = (async (): Promise<PythonStack> => {
+        const kind = pythonStackKind(posix.basename(file.rel));
+        const cap = kind === 'requirements' ? MAX_REQUIREMENTS_BYTES : MAX_STACK_FILE_BYTES;
+        const readRel = async (rel: string, walked = this.lookup(rel)): Promise<string | undefined> => {
+          if (!walked || walked.problem) return undefined;
+          const { text, truncated } = await readText(walked.open, cap, flags);
+          if (truncated) this.ctx.logger.warn(`${walked.open}: longer than ${cap} bytes; the rest is ignored`);
+          return text;
+        };
+        let text: string | undefined;
+        try {
+          text = await readRel(file.rel, file);
+        } catch (error) {
+          return {
+            packages: [],
+            properties: [],
+            includes: [],
+            problems: [this.unreadable(file.rel, file.open, error)],
+          };
+        }
+        const content = text ?? '';
+        switch (kind) {
+          case 'pyproject':
+            return parsePyproject(content, file.rel);
+          case 'conda':
+            return parseCondaEnvironment(content, file.rel);
+          case 'python-env':
+            return parsePythonEnv(content, file.rel);
+          default:
+            return readRequirementsTree(file.rel, (rel) => readRel(rel).catch(() => undefined), content);
+        }
+      })();
+      this.stacks.set(file.rel, cached);
     }
     return cached;
   }
 
   /** Opens a file, records its size and (when worth it) what its bytes say. Never throws but for abort. */
   async inspect(walked: WalkedFile, path: string, flags: number, claimPath: string): Promise<FileRecord> {
+    // claimPath is the name as the model sees it; siblings are looked up by the walked path.
+    const dir = posixDirname(walked.rel);
     const claim: ClaimedFormat | undefined = claimFromName(claimPath);
     const record: FileRecord = {
       walked,
@@ -270,17 +408,24 @@ class Collector {
       const info = await handle.stat();
       if (!info.isFile()) throw new MlbomError('FILE_UNREADABLE', 'not a regular file');
       record.asset.size = info.size;
-      if (shouldSniff(claimPath)) {
-        const sniffed: SniffResult = await sniff(handle, info.size, claim, walked.rel, {
-          ambiguous: isAmbiguousWeightsName(claimPath),
-        });
-        record.asset.format = sniffed.format;
-        record.asset.properties.push(...sniffed.properties);
-        record.asset.problems.push(...sniffed.problems);
+      const source = handleByteSource(handle, info.size, walked.open);
+      const description = await describeModelFile(source, claimPath, {
+        openSibling: async (relative): Promise<ByteSource | undefined> => {
+          const target = resolveInside(dir === '.' ? 'x' : `${dir}/x`, relative);
+          const sibling = target === undefined ? undefined : this.lookup(target.replace(/^\.\//, ''));
+          return sibling && !sibling.problem ? fileByteSource(sibling.open).catch(() => undefined) : undefined;
+        },
+      });
+      record.asset.format = description.format;
+      record.asset.properties.push(...description.properties);
+      for (const p of description.problems) {
+        p.subject = walked.rel;
+        record.asset.problems.push(p);
         // A corrupt file stays in the BOM, and the person running the scan hears about it.
-        for (const p of sniffed.problems) this.ctx.logger.warn(`${walked.open}: ${p.message}`);
-        record.recognised = sniffed.recognised;
+        this.ctx.logger.warn(`${walked.open}: ${p.message}`);
       }
+      record.recognised = description.recognised;
+      record.description = description;
       record.readable = true;
     } catch (error) {
       record.asset.problems.push(this.unreadable(walked.rel, walked.open, error));
@@ -297,14 +442,57 @@ class Collector {
     this.relations.push(relation);
   }
 
-  /** Adds a model with its card, config and requirements. */
+  /** Adds a package (first sighting wins) and links the model to it. */
+  private linkPackage(from: string, pkg: PackageAsset): void {
+    const existing = this.packages.get(pkg.key);
+    if (!existing) this.packages.set(pkg.key, pkg);
+    else if (existing.versionSpec !== pkg.versionSpec) {
+      this.ctx.logger.debug(
+        `${pkg.key}: required as ${existing.versionSpec ?? 'any'} and ${pkg.versionSpec ?? 'any'}; keeping the first`,
+      );
+    }
+    this.addRelation({ type: 'depends-on', from, to: pkg.key });
+  }
+
+  /** Frameworks the model's files record: linked to a listed package of that name, or added. */
+  private linkFrameworks(key: string, files: FileRecord[], stackPackages: PackageAsset[]): void {
+    for (const record of files) {
+      for (const hint of record.description?.frameworks ?? []) {
+        const evidence = { name: 'mlbom:evidence', value: `${record.asset.path}: ${hint.evidence}` };
+        if (hint.ecosystem === 'generic') {
+          const name = hint.name.slice(0, 100);
+          const purl = `pkg:generic/${encodeURIComponent(name)}${hint.version ? `@${encodeURIComponent(hint.version)}` : ''}`;
+          this.linkPackage(key, {
+            kind: 'package',
+            key: purl,
+            name,
+            ...(hint.version ? { version: hint.version } : {}),
+            purl,
+            role: 'framework',
+            ecosystem: 'generic',
+            properties: [evidence],
+          });
+          continue;
+        }
+        const version = hint.version ? normalizeVersion(hint.version) : undefined;
+        const pkg = pypiPackage({ name: hint.name, exactVersion: version, properties: [evidence] });
+        // A file that names no version (safetensors `format: pt`) points at the requirement for it.
+        const listed = version === undefined ? stackPackages.find((p) => p.name === pkg.name) : undefined;
+        if (listed) this.addRelation({ type: 'depends-on', from: key, to: listed.key });
+        else this.linkPackage(key, pkg);
+      }
+    }
+  }
+
+  /** Adds a model with its card, config, Python stack and what its files say. */
   async addModel(input: {
     key: string;
     name: string;
     files: FileRecord[];
     readme?: WalkedFile | undefined;
     config?: WalkedFile | undefined;
-    requirements?: WalkedFile | undefined;
+    /** Python dependency files next to the model, then at the scanned root. */
+    stack: WalkedFile[];
     flags: number;
     identity?: { group?: string; name: string; revision: string } | undefined;
   }): Promise<void> {
@@ -350,27 +538,40 @@ class Collector {
         if (config.modelType) card.architectureFamily = config.modelType;
         if (config.architecture) card.modelArchitecture = config.architecture;
       }
+      model.properties.push(...(config.properties ?? []));
+    }
+
+    // What the files record fills what the card and config leave open (weights files first).
+    const described = [...input.files].sort(
+      (a, b) =>
+        Number(isWeightsName(b.asset.path)) - Number(isWeightsName(a.asset.path)) ||
+        compare(a.asset.path, b.asset.path),
+    );
+    for (const record of described) {
+      const hints = record.description?.card;
+      if (!hints) continue;
+      const target: ModelCardAsset = card ?? {};
+      if (hints.architectureFamily && !target.architectureFamily) target.architectureFamily = hints.architectureFamily;
+      if (hints.modelArchitecture && !target.modelArchitecture) target.modelArchitecture = hints.modelArchitecture;
+      if (hints.inputs?.length && !target.inputs?.length) target.inputs = hints.inputs;
+      if (hints.outputs?.length && !target.outputs?.length) target.outputs = hints.outputs;
+      if (Object.keys(target).length > 0) card = target;
     }
     if (card) model.card = card;
+    model.properties.push(...modelParameters(input.files));
 
-    if (input.requirements && !input.requirements.problem) {
-      const parsed = await this.requirementsOf(input.requirements, input.flags);
-      if ('code' in parsed) model.problems.push(parsed);
-      else {
-        model.properties.push(...parsed.properties);
-        model.problems.push(...parsed.problems);
-        for (const pkg of requirementPackages(parsed.requirements)) {
-          const existing = this.packages.get(pkg.key);
-          if (!existing) this.packages.set(pkg.key, pkg);
-          else if (existing.versionSpec !== pkg.versionSpec) {
-            this.ctx.logger.debug(
-              `${pkg.key}: required as ${existing.versionSpec ?? 'any'} and ${pkg.versionSpec ?? 'any'}; keeping the first`,
-            );
-          }
-          this.addRelation({ type: 'depends-on', from: key, to: pkg.key });
-        }
+    const stackPackages: PackageAsset[] = [];
+    for (const file of input.stack) {
+      if (file.problem) continue;
+      const parsed = await this.stackOf(file, input.flags);
+      model.properties.push(...parsed.properties);
+      model.problems.push(...parsed.problems);
+      for (const pkg of parsed.packages) {
+        stackPackages.push(pkg);
+        this.linkPackage(key, pkg);
       }
     }
+    this.linkFrameworks(key, input.files, stackPackages);
     this.models.push(model);
   }
 
@@ -437,6 +638,32 @@ class Collector {
   }
 }
 
+/**
+ * The model's parameter count and dtypes, from its weights: shards of one format add up, variants of
+ * one format (several GGUF quantizations) count once (the largest), and when several formats hold
+ * the same weights (safetensors and pytorch_model.bin) the first of PARAMETER_FORMATS stands.
+ */
+function modelParameters(files: FileRecord[]): Property[] {
+  for (const format of PARAMETER_FORMATS) {
+    const counts = files
+      .filter((f) => f.asset.format === format)
+      .map((f) => ({
+        count: Number(f.description?.properties.find((p) => p.name === 'mlbom:parameterCount')?.value ?? Number.NaN),
+        dtype: f.description?.properties.find((p) => p.name === 'mlbom:dtype')?.value,
+      }))
+      .filter((c) => Number.isSafeInteger(c.count) && c.count > 0);
+    if (counts.length === 0) continue;
+    const total =
+      format === 'safetensors' ? counts.reduce((a, c) => a + c.count, 0) : Math.max(...counts.map((c) => c.count));
+    const dtypes = [...new Set(counts.flatMap((c) => (c.dtype ? c.dtype.split(',') : [])))];
+    return [
+      { name: 'mlbom:parameterCount', value: String(total) },
+      ...(dtypes.length > 0 ? [{ name: 'mlbom:dtype', value: dtypes.join(',') }] : []),
+    ];
+  }
+  return [];
+}
+
 /** Accepts a path or a `file:` URL. */
 export function targetPath(target: string): string {
   if (/^file:/i.test(target)) {
@@ -495,6 +722,8 @@ export async function collectLocal(
     signal: ctx.signal,
     logger: ctx.logger,
   });
+  const byRel = new Map(walked.files.map((f) => [f.rel, f]));
+  collector.lookup = (rel) => byRel.get(rel);
   collector.problems.push(...walked.problems);
   if (walked.files.length === 0) {
     ctx.logger.warn(`${path}: no files to inventory (empty directory, or everything excluded)`);
@@ -594,7 +823,6 @@ export async function collectLocal(
       jobs.push({ file, owner, path: owner === '.' ? file.rel : file.rel.slice(owner.length + 1) });
     }
   }
-  const byRel = new Map(walked.files.map((f) => [f.rel, f]));
   const extras = new Map<string, WalkedFile[]>();
   for (const file of lone) {
     jobs.push({ file, owner: undefined, path: posix.basename(file.rel) });
@@ -614,6 +842,37 @@ export async function collectLocal(
   for (const [i, job] of jobs.entries()) recordOf.set(job.file.rel, records[i] as FileRecord);
   collector.checkAborted();
 
+  // External data a lone ONNX model names (beyond the usual <name>_data / <name>.data) belongs to it.
+  const attached = new Set<string>();
+  for (const file of lone) {
+    const record = recordOf.get(file.rel) as FileRecord;
+    if (record.asset.format !== 'onnx') continue;
+    const dir = posixDirname(file.rel);
+    for (const ref of record.description?.references ?? []) {
+      const target = resolveInside(dir === '.' ? 'x' : `${dir}/x`, ref);
+      const f = target === undefined ? undefined : byRel.get(target);
+      if (!f?.included || f.problem || ownerOf(f.rel) !== undefined || f.rel === file.rel) continue;
+      const existing = recordOf.get(f.rel);
+      // A `.bin` that shows no format of its own is this model's data, not a model.
+      const claimable = existing && loneSet.has(f.rel) && !existing.recognised && isAmbiguousWeightsName(f.rel);
+      if (existing && !claimable) continue;
+      if (existing && [...extras.values()].some((list) => list.includes(f))) continue;
+      const list = extras.get(file.rel) ?? [];
+      list.push(f);
+      extras.set(file.rel, list);
+      attached.add(f.rel);
+      if (!existing) {
+        recordOf.set(f.rel, await collector.inspect(f, posix.relative(dir, f.rel), READ_NOFOLLOW_FLAGS, f.rel));
+      }
+    }
+  }
+  for (const record of recordOf.values()) collector.checkReferences(record);
+  const stackFiles = (dir: string): WalkedFile[] => {
+    const here = (dirFiles.get(dir) ?? []).filter((f) => pythonStackKind(posix.basename(f.rel)) && !f.problem);
+    const root = dir === '.' ? [] : (dirFiles.get('.') ?? []).filter((f) => pythonStackKind(f.rel) && !f.problem);
+    return [...here, ...root];
+  };
+
   const kept: FileRecord[] = [];
   for (const dir of [...modelDirs].sort(compare)) {
     const files = (owned.get(dir) ?? []).map((f) => recordOf.get(f.rel) as FileRecord);
@@ -632,13 +891,14 @@ export async function collectLocal(
       files,
       readme: at('readme.md'),
       config: at('config.json'),
-      requirements: at('requirements.txt'),
+      stack: stackFiles(dir),
       flags: READ_NOFOLLOW_FLAGS,
       identity: hubCacheIdentity(dir),
     });
   }
 
   for (const file of lone) {
+    if (attached.has(file.rel)) continue;
     const record = recordOf.get(file.rel) as FileRecord;
     const unreadable = !record.readable;
     if (!unreadable && !record.recognised && isAmbiguousWeightsName(file.rel)) {
@@ -647,17 +907,16 @@ export async function collectLocal(
     }
     const files = [record, ...(extras.get(file.rel) ?? []).map((s) => recordOf.get(s.rel) as FileRecord)];
     kept.push(...files);
-    const dir = posixDirname(file.rel);
-    const requirements = named(dir, 'requirements.txt');
     await collector.addModel({
       key: `local:${posix.join(base, file.rel)}`,
       name: posix.basename(file.rel),
       files,
-      requirements: requirements && !requirements.problem ? requirements : undefined,
+      stack: stackFiles(posixDirname(file.rel)),
       flags: READ_NOFOLLOW_FLAGS,
     });
   }
 
+  await collector.codeReferences(walked.files);
   if (collector.models.length === 0) ctx.logger.warn(`${path}: no models found`);
   if (options.hash) await collector.hashAll(kept);
   collector.checkAborted();
@@ -675,6 +934,11 @@ async function collectSingleFile(
   const dir = dirname(path);
   const name = basename(path);
   const collector = new Collector(dir, ctx, options, hooks);
+  // Only files directly beside the named file are looked up (requirements includes, SavedModel variables).
+  collector.lookup = (rel) => {
+    const full = join(dir, rel);
+    return existsSync(full) ? { rel, open: full, included: true } : undefined;
+  };
   const walked: WalkedFile = { rel: name, open: path, included: true };
   try {
     await (await open(path, READ_FLAGS)).close();
@@ -700,16 +964,22 @@ async function collectSingleFile(
         );
     }
   }
-  const requirementsPath = join(dir, 'requirements.txt');
-  const hasRequirements = await stat(requirementsPath).then(
-    (s) => s.isFile(),
-    () => false,
-  );
+  const stack: WalkedFile[] = [];
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    if (!pythonStackKind(entry)) continue;
+    const isFile = await stat(join(dir, entry)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (isFile) stack.push({ rel: entry, open: join(dir, entry), included: true });
+  }
+  stack.sort((a, b) => compare(a.rel, b.rel));
+  for (const r of files) collector.checkReferences(r);
   await collector.addModel({
     key: `local:${base}`,
     name,
     files,
-    requirements: hasRequirements ? { rel: 'requirements.txt', open: requirementsPath, included: true } : undefined,
+    stack,
     flags: READ_FLAGS,
   });
   if (options.hash) await collector.hashAll(files);

@@ -111,7 +111,12 @@ describe('local source', () => {
     expect(model.licenses).toEqual([{ value: 'apache-2.0' }]);
     expect(model.card).toMatchObject({ architectureFamily: 'bert', modelArchitecture: 'BertForMaskedLM' });
     expect(inv.datasets.map((d) => d.key)).toEqual(['hf-dataset:stanfordnlp/imdb']);
-    expect(inv.packages.map((p) => p.key)).toEqual(['pkg:pypi/torch@2.1.0', 'pkg:pypi/transformers']);
+    // The ONNX test file names "test" as its producer: a framework the file records, not on PyPI.
+    expect(inv.packages.map((p) => p.key)).toEqual([
+      'pkg:generic/test',
+      'pkg:pypi/torch@2.1.0',
+      'pkg:pypi/transformers',
+    ]);
     expect(inv.relations).toEqual([
       { type: 'trained-on', from: 'local:bert', to: 'hf-dataset:stanfordnlp/imdb' },
       {
@@ -121,6 +126,8 @@ describe('local source', () => {
       },
       { type: 'depends-on', from: 'local:bert', to: 'pkg:pypi/torch@2.1.0' },
       { type: 'depends-on', from: 'local:bert', to: 'pkg:pypi/transformers' },
+      // safetensors `format: pt` names torch without a version: linked to the pinned requirement.
+      { type: 'depends-on', from: 'local:bert', to: 'pkg:generic/test' },
     ]);
   });
 
@@ -179,6 +186,10 @@ describe('local source', () => {
     ]);
     expect(inv.relations).toEqual([
       { type: 'depends-on', from: 'local:a/model.gguf', to: 'pkg:pypi/llama-cpp-python@0.2.0' },
+      { type: 'depends-on', from: 'local:a/model.gguf', to: 'pkg:pypi/gguf' },
+      { type: 'depends-on', from: 'local:b/model.pt', to: 'pkg:pypi/torch' },
+      { type: 'depends-on', from: 'local:b/pytorch_model.bin', to: 'pkg:pypi/torch' },
+      { type: 'depends-on', from: 'local:c/model.onnx', to: 'pkg:generic/test' },
     ]);
     expect(inv.models[0]?.files[0]?.sha256).toBe(sha256sum(join(root, 'a/model.gguf')));
   });
@@ -212,7 +223,10 @@ describe('local source', () => {
         ],
       ],
     ]);
-    expect(inv.models.flatMap((m) => m.files.flatMap((f) => f.problems))).toEqual([]);
+    // The three-byte variables.index is no tensor bundle: reported on saved_model.pb, which reads it.
+    expect(inv.models.flatMap((m) => m.files.flatMap((f) => f.problems.map((p) => [p.subject, p.code])))).toEqual([
+      ['sm/saved_model.pb', 'FORMAT_INVALID'],
+    ]);
   });
 
   it('does not make a folder a model for a config.json or front matter without weights', async () => {
@@ -245,6 +259,8 @@ describe('local source', () => {
         [
           { name: 'mlbom:gguf:version', value: '3' },
           { name: 'mlbom:format:mismatch', value: 'extension says safetensors, content is gguf' },
+          { name: 'mlbom:tensorCount', value: '0' },
+          { name: 'mlbom:parameterCount', value: '0' },
         ],
         [],
       ],
@@ -522,6 +538,134 @@ describe('local source: links and unreadable files', () => {
 const fixtures = join(repoRoot, 'test', 'fixtures', 'formats');
 
 describe.skipIf(!existsSync(fixtures))('committed format fixtures', () => {
+  it('reads what each fixture records: parameters, frameworks with versions, card hints', async () => {
+    const inv = await scan(fixtures, { hash: false });
+    const model = (key: string) => inv.models.find((m) => m.key === key)!;
+    const prop = (m: { properties: { name: string; value: string }[] }, name: string) =>
+      m.properties.find((p) => p.name === name)?.value;
+    expect(prop(model('local:model.onnx'), 'mlbom:parameterCount')).toBe('58');
+    expect(model('local:model.onnx').card).toMatchObject({ inputs: ['input: float32[batch,4]'] });
+    expect(model('local:model.joblib').card?.modelArchitecture).toBe(
+      'sklearn.linear_model._logistic.LogisticRegression',
+    );
+    expect(model('local:whole-module.pth').card?.modelArchitecture).toBe('torch.nn.modules.linear.Linear');
+    expect(model('local:model.gguf').card?.architectureFamily).toBe('llama');
+    expect(prop(model('local:sharded'), 'mlbom:parameterCount')).toBe('30');
+    expect(prop(model('local:saved_model'), 'mlbom:parameterCount')).toBe('10');
+    const dependsOn = (key: string) =>
+      inv.relations.filter((r) => r.type === 'depends-on' && r.from === key).map((r) => (r as { to: string }).to);
+    expect(dependsOn('local:model.onnx')).toEqual(['pkg:pypi/torch@1.13.0']);
+    expect(dependsOn('local:model.joblib')).toEqual([
+      'pkg:pypi/scikit-learn@1.2.1',
+      'pkg:pypi/joblib',
+      'pkg:pypi/numpy',
+    ]);
+    expect(dependsOn('local:model.keras')).toEqual(['pkg:pypi/keras@3.3.3']);
+    expect(dependsOn('local:saved_model')).toEqual(['pkg:pypi/tensorflow@2.15.0']);
+    const sklearn = inv.packages.find((p) => p.key === 'pkg:pypi/scikit-learn@1.2.1');
+    expect(sklearn).toMatchObject({ role: 'framework', version: '1.2.1' });
+    expect(sklearn?.properties).toContainEqual({
+      name: 'mlbom:evidence',
+      value: 'model.joblib: joblib pickle _sklearn_version',
+    });
+  });
+
+  it('reads the Python stack next to models and at the root, following -r includes', async () => {
+    const root = await tempDir();
+    await writeTree(root, {
+      'pyproject.toml': '[project]\nname = "app"\ndependencies = ["fastapi==0.110.0"]\n',
+      'requirements-dev.txt': '-r reqs/base.txt\npytest==8.0.0\n',
+      'reqs/base.txt': 'numpy==1.26.4\n',
+      'm/config.json': JSON.stringify({ model_type: 'bert', transformers_version: '4.40.0', torch_dtype: 'float16' }),
+      'm/model.safetensors': safetensorsBytes(),
+      'm/environment.yml': 'dependencies:\n  - pytorch::pytorch=2.1.0\n  - pip:\n    - accelerate==0.30.0\n',
+      'm/python_env.yaml': 'python: "3.11"\ndependencies:\n  - mlflow==2.12.1\n',
+      'lone/model.gguf': ggufBytes(),
+    });
+    const inv = await scan(root, { hash: false });
+    const dependsOn = (key: string) =>
+      inv.relations.filter((r) => r.type === 'depends-on' && r.from === key).map((r) => (r as { to: string }).to);
+    expect(dependsOn('local:m')).toEqual([
+      'pkg:conda/pytorch@2.1.0?channel=pytorch',
+      'pkg:pypi/accelerate@0.30.0',
+      'pkg:pypi/mlflow@2.12.1',
+      'pkg:pypi/fastapi@0.110.0',
+      'pkg:pypi/pytest@8.0.0',
+      'pkg:pypi/numpy@1.26.4',
+      'pkg:pypi/torch',
+    ]);
+    expect(dependsOn('local:lone/model.gguf')).toEqual([
+      'pkg:pypi/fastapi@0.110.0',
+      'pkg:pypi/pytest@8.0.0',
+      'pkg:pypi/numpy@1.26.4',
+      'pkg:pypi/gguf',
+    ]);
+    const m = inv.models.find((x) => x.key === 'local:m')!;
+    expect(m.properties).toEqual(
+      expect.arrayContaining([
+        { name: 'mlbom:config:transformersVersion', value: '4.40.0' },
+        { name: 'mlbom:config:dtype', value: 'float16' },
+        { name: 'mlbom:python:version', value: '3.11' },
+        { name: 'mlbom:project:name', value: 'app' },
+      ]),
+    );
+  });
+
+  it('lists models referenced from code and notebooks with where they were seen', async () => {
+    const root = await tempDir();
+    await writeTree(root, {
+      'src/train.py':
+        'from transformers import AutoModel\n\nm = AutoModel.from_pretrained("google-bert/bert-base-uncased")\n',
+      'nb/explore.ipynb': JSON.stringify({
+        cells: [{ cell_type: 'code', source: ['p = pipeline("fill-mask", model="google-bert/bert-base-uncased")\n'] }],
+      }),
+      'models/m.onnx': onnxBytes(),
+    });
+    const inv = await scan(root, { hash: false });
+    const ref = inv.models.find((m) => m.key === 'pkg:huggingface/google-bert/bert-base-uncased');
+    expect(ref).toMatchObject({
+      name: 'bert-base-uncased',
+      group: 'google-bert',
+      files: [],
+      occurrences: [
+        { location: 'nb/explore.ipynb#cell=1', line: 1 },
+        { location: 'src/train.py', line: 3 },
+      ],
+    });
+  });
+
+  it('reports ONNX external data that is missing, and lists what is there with the model', async () => {
+    // A minimal ModelProto: ir_version 8 and one initializer (dims [4], FLOAT, name "w") whose data_location
+    // is EXTERNAL with location "weights.bin".
+    const root = await tempDir();
+    const location = Buffer.from('weights.bin');
+    const entry = Buffer.concat([
+      Buffer.from([0x0a, 8]),
+      Buffer.from('location'),
+      Buffer.from([0x12, location.length]),
+      location,
+    ]);
+    const tensor = Buffer.concat([
+      Buffer.from([0x08, 4, 0x10, 1, 0x42, 1, 0x77]),
+      Buffer.from([0x6a, entry.length]),
+      entry,
+      Buffer.from([0x70, 1]),
+    ]);
+    const graph = Buffer.concat([Buffer.from([0x2a, tensor.length]), tensor]);
+    const model = Buffer.concat([Buffer.from([0x08, 8, 0x3a, graph.length]), graph]);
+    await writeTree(root, { 'a/model.onnx': model, 'b/model.onnx': model, 'b/weights.bin': Buffer.alloc(16) });
+    const recorded = recordingContext();
+    const inv = await scan(root, { hash: false }, recorded);
+    const a = inv.models.find((m) => m.key === 'local:a/model.onnx')!;
+    expect(a.files[0]?.problems).toEqual([
+      { code: 'REFERENCE_MISSING', message: 'references "weights.bin", which is missing', subject: 'a/model.onnx' },
+    ]);
+    expect(recorded.warnings.some((w) => w.includes('weights.bin'))).toBe(true);
+    const b = inv.models.find((m) => m.key === 'local:b/model.onnx')!;
+    expect(b.files.map((f) => f.path)).toEqual(['model.onnx', 'weights.bin']);
+    expect(b.files[0]?.properties).toContainEqual({ name: 'mlbom:parameterCount', value: '4' });
+  });
+
   it('recognises every fixture format', async () => {
     const inv = await scan(fixtures);
     const formats = Object.fromEntries(inv.models.map((m) => [m.key, m.files.map((f) => f.format).join(',')]));

@@ -60,18 +60,18 @@ describe('parseRequirements', () => {
     ]);
   });
 
-  it('records -r, -c and -e as problems and index options as redacted properties', () => {
+  it('lists -r and -c as includes, -e as a problem, and index options as redacted properties', () => {
     const result = parse(
       '-r base.txt\n--constraint c.txt\n-e git+https://github.com/org/repo#egg=pkg\n--index-url https://user:s3cret@pypi.example.com/simple\n--extra-index-url=https://download.pytorch.org/whl/cu118\n--pre\ntorch',
     );
     expect(result.requirements.map((r) => r.name)).toEqual(['torch']);
-    expect(result.problems.map((p) => p.code)).toEqual([
-      'REQUIREMENT_SKIPPED',
-      'REQUIREMENT_SKIPPED',
-      'REQUIREMENT_SKIPPED',
+    expect(result.includes).toEqual([
+      { kind: 'requirements', path: 'base.txt', line: 1 },
+      { kind: 'constraints', path: 'c.txt', line: 2 },
     ]);
-    expect(result.problems[0]?.message).toContain('line 1');
-    expect(result.problems[0]?.message).toContain('base.txt');
+    expect(result.problems.map((p) => p.code)).toEqual(['REQUIREMENT_SKIPPED']);
+    expect(result.problems[0]?.message).toContain('line 3');
+    expect(result.problems[0]?.message).toContain('editable');
     expect(result.properties).toEqual([
       { name: 'mlbom:requirements:index-url', value: 'https://pypi.example.com/simple' },
       { name: 'mlbom:requirements:extra-index-url', value: 'https://download.pytorch.org/whl/cu118' },
@@ -97,7 +97,13 @@ describe('parseRequirements', () => {
 
   it('survives CRLF line endings and a file of only comments', () => {
     expect(parse('a==1\r\nb==2\r\n').requirements.map((r) => r.exactVersion)).toEqual(['1', '2']);
-    expect(parse('# nothing\n   \n')).toEqual({ requirements: [], properties: [], problems: [] });
+    expect(parse('# nothing\n   \n')).toEqual({
+      requirements: [],
+      packages: [],
+      properties: [],
+      includes: [],
+      problems: [],
+    });
   });
 });
 
@@ -127,5 +133,17 @@ describe('redactUrl', () => {
     expect(redactUrl('https://u:p@host/x')).toBe('https://host/x');
     expect(redactUrl('https://host/x@y')).toBe('https://host/x@y');
     expect(redactUrl('base.txt')).toBe('base.txt');
+  });
+
+  it('keeps hashes and normalises pinned versions per PEP 440', () => {
+    const result = parse('torch==2.1.0RC1 \\\n    --hash=sha256:AAAA0000 --hash=sha256:bbbb1111\nnumpy===1.0-weird\n');
+    expect(result.requirements.map((r) => [r.name, r.exactVersion, r.hashes])).toEqual([
+      ['torch', '2.1.0rc1', ['sha256:aaaa0000', 'sha256:bbbb1111']],
+      ['numpy', '1.0-weird', undefined],
+    ]);
+    expect(result.packages[0]).toMatchObject({
+      purl: 'pkg:pypi/torch@2.1.0rc1',
+      properties: [{ name: 'mlbom:hashes', value: 'sha256:aaaa0000,sha256:bbbb1111' }],
+    });
   });
 });

@@ -1,0 +1,75 @@
+import { Readable } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { ByteSource } from '@mlbom/core';
+import { formatError } from './util.js';
+
+/** Most decompressed bytes one walk may go through (they are streamed, never held). */
+export const MAX_INFLATED_BYTES = 4 * 1024 * 1024 * 1024;
+
+/**
+ * A forward-only ByteSource over the zlib- or gzip-decompressed content of another one: reads must
+ * not go backwards (the pickle walker's never do), memory stays at about one window, and skipping
+ * ahead inflates and discards. `size` is the cap, not the real length; reads past the real end come
+ * back short.
+ */
+export function inflatingByteSource(
+  source: ByteSource,
+  compression: 'zlib' | 'gzip',
+  maxBytes = MAX_INFLATED_BYTES,
+): ByteSource {
+  const name = `${source.name} (${compression})`;
+  async function* chunks() {
+    const step = 1024 * 1024;
+    for (let at = 0; at < source.size; at += step) yield await source.read(at, Math.min(step, source.size - at));
+  }
+  const inflater = compression === 'gzip' ? createGunzip() : createInflate();
+  const iterator = Readable.from(chunks()).pipe(inflater)[Symbol.asyncIterator]();
+  let buf = new Uint8Array(0);
+  let bufStart = 0;
+  let done = false;
+  let bytesRead = 0;
+  return {
+    name,
+    size: maxBytes,
+    get bytesRead() {
+      return bytesRead;
+    },
+    async read(offset, length) {
+      if (offset < bufStart) throw formatError(name, 'decompressed data cannot be read backwards');
+      const end = Math.min(offset + length, maxBytes);
+      while (!done && bufStart + buf.length < end) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          done = true;
+          throw formatError(name, `not valid ${compression} data (${(error as Error).message})`, error);
+        }
+        if (next.done) {
+          done = true;
+          break;
+        }
+        // Keep only what is at or after `offset`.
+        const drop = Math.max(0, Math.min(buf.length, offset - bufStart));
+        const kept = buf.subarray(drop);
+        const merged = new Uint8Array(kept.length + next.value.length);
+        merged.set(kept);
+        merged.set(next.value, kept.length);
+        bufStart += drop;
+        buf = merged;
+        if (offset > bufStart + buf.length) {
+          bufStart += buf.length;
+          buf = new Uint8Array(0);
+        }
+      }
+      const from = offset - bufStart;
+      const out = buf.subarray(Math.max(0, from), Math.max(0, Math.min(buf.length, end - bufStart)));
+      bytesRead += out.length;
+      return out.slice();
+    },
+    async close() {
+      done = true;
+      inflater.destroy();
+    },
+  };
+}

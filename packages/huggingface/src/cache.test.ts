@@ -1,0 +1,106 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultContext, isMlbomError } from '@mlbom/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMITS, hubFixtures, sha256Hex, writeFakeCache } from '../../../test/fakes/hub/index.js';
+import { parseRepoFolder } from './cache.js';
+import { huggingface } from './index.js';
+import { collect, memoryLogger, modelNamed, prop } from './test-utils.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mlbom-hf-cache-'));
+  const wanted = new Set(['bert-base-uncased', 'acme/sharded-llm', 'acme/chat-ft', 'acme/pickled', 'acme/reviews']);
+  await writeFakeCache(
+    dir,
+    hubFixtures().filter((r) => wanted.has(r.id)),
+    { missingBlob: 'acme/pickled/optimizer.pt' },
+  );
+  // A second snapshot of one repo, reached by a PR ref, and a file in a subfolder.
+  const repo = join(dir, 'models--acme--sharded-llm');
+  const older = join(repo, 'snapshots', COMMITS.shardedV1, 'onnx');
+  await mkdir(older, { recursive: true });
+  await writeFile(join(repo, 'blobs', 'a'.repeat(64)), 'onnx bytes');
+  await symlink(`../../../blobs/${'a'.repeat(64)}`, join(older, 'model.onnx'));
+  await mkdir(join(repo, 'refs', 'refs', 'pr'), { recursive: true });
+  await writeFile(join(repo, 'refs', 'refs', 'pr', '1'), `${COMMITS.shardedV1}\n`);
+  // A link that escapes blobs/, and a folder that is not a repo.
+  await symlink('/etc/hostname', join(dir, 'models--acme--chat-ft', 'snapshots', COMMITS.chat, 'escape.txt'));
+  await mkdir(join(dir, 'spaces--acme--demo'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const target = () => `hf-cache:${dir}`;
+
+describe('the local Hugging Face cache', () => {
+  it('maps repo folders to ids', () => {
+    expect(parseRepoFolder('models--acme--x')).toEqual({ type: 'model', id: 'acme/x' });
+    expect(parseRepoFolder('models--gpt2')).toEqual({ type: 'model', id: 'gpt2' });
+    expect(parseRepoFolder('datasets--acme--reviews')).toEqual({ type: 'dataset', id: 'acme/reviews' });
+    expect(parseRepoFolder('spaces--a--b')).toBeUndefined();
+    expect(parseRepoFolder('models--a--b--c')).toBeUndefined();
+  });
+
+  it('lists every snapshot as a model pinned to its commit, hashes from blob names, offline', async () => {
+    const logger = memoryLogger();
+    const fetch = () => Promise.reject(new Error('no network in cache mode'));
+    const inventory = await collect(huggingface(), target(), { logger, fetch });
+    expect(inventory.models.map((m) => `${m.group ?? ''}/${m.name}@${m.version?.slice(0, 7)}`).sort()).toEqual(
+      [
+        `/bert-base-uncased@${COMMITS.legacy.slice(0, 7)}`,
+        `acme/chat-ft@${COMMITS.chat.slice(0, 7)}`,
+        `acme/pickled@${COMMITS.pickled.slice(0, 7)}`,
+        `acme/sharded-llm@${COMMITS.sharded.slice(0, 7)}`,
+        `acme/sharded-llm@${COMMITS.shardedV1.slice(0, 7)}`,
+      ].sort(),
+    );
+
+    const bert = modelNamed(inventory, 'bert-base-uncased');
+    expect(bert.purl).toBe(`pkg:huggingface/bert-base-uncased@${COMMITS.legacy}`);
+    expect(prop(bert, 'mlbom:path')).toBe(`models--bert-base-uncased/snapshots/${COMMITS.legacy}`);
+    expect(prop(bert, 'mlbom:hf:refs')).toBe('main');
+    expect(bert.card).toMatchObject({ architectureFamily: 'bert', modelArchitecture: 'BertForMaskedLM' });
+    const weights = bert.files.find((f) => f.path === 'model.safetensors');
+    expect(weights).toMatchObject({ format: 'safetensors', size: 504 });
+    expect(prop(weights!, 'mlbom:sha256:source')).toBe('cache-blob-name');
+    const vocab = bert.files.find((f) => f.path === 'vocab.txt');
+    expect(vocab?.sha256).toBe(sha256Hex('[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n'));
+    expect(prop(vocab!, 'mlbom:git:blob-sha1')).toMatch(/^[0-9a-f]{40}$/);
+
+    const older = inventory.models.find((m) => m.version === COMMITS.shardedV1);
+    expect(prop(older!, 'mlbom:hf:refs')).toBe('refs/pr/1');
+    expect(older?.files.map((f) => f.path)).toEqual(['onnx/model.onnx']);
+    expect(older?.files[0]?.sha256).toBe('a'.repeat(64));
+
+    const chat = modelNamed(inventory, 'acme/chat-ft');
+    expect(chat.licenses[0]?.value).toBe('acme-community-license');
+    expect(chat.card?.considerations?.useCases).toHaveLength(1);
+    const escaping = chat.files.find((f) => f.path === 'escape.txt');
+    expect(escaping?.problems[0]?.code).toBe('LINK_OUTSIDE_CACHE');
+    expect(escaping?.size).toBeUndefined();
+    const derived = inventory.relations.filter((r) => r.type === 'derived-from' && r.from === chat.key);
+    expect(derived).toEqual([
+      expect.objectContaining({
+        relation: 'finetune',
+        ancestor: expect.objectContaining({ purl: 'pkg:huggingface/acme/instruct' }),
+      }),
+    ]);
+
+    const missing = modelNamed(inventory, 'acme/pickled').files.find((f) => f.path === 'optimizer.pt');
+    expect(missing?.problems[0]?.code).toBe('BLOB_MISSING');
+    expect(logger.lines.some((l) => l.startsWith('warn:') && l.includes('incomplete download'))).toBe(true);
+
+    const reviews = inventory.datasets.find((d) => d.key === 'hf-dataset:acme/reviews');
+    expect(reviews).toMatchObject({ version: COMMITS.reviews, unresolved: false, licenses: [{ value: 'cc-by-4.0' }] });
+    expect(inventory.datasets.find((d) => d.key === 'hf-dataset:acme/ghost-dataset')?.unresolved).toBe(true);
+  });
+
+  it('fails on a missing cache directory, naming the target', async () => {
+    const error = await huggingface()
+      .collect(`hf-cache:${join(dir, 'missing')}`, defaultContext())
+      .catch((e: unknown) => e);
+    expect(isMlbomError(error) && error.code).toBe('NOT_FOUND');
+    expect(String(error)).toContain(`hf-cache:${join(dir, 'missing')}`);
+  });
+});

@@ -1,0 +1,378 @@
+import { lstat, open, readdir, readlink, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import {
+  type DatasetAsset,
+  type FileAsset,
+  fsError,
+  type Inventory,
+  MlbomError,
+  type ModelAsset,
+  type Problem,
+  type Property,
+  type Relation,
+  type SourceContext,
+} from '@mlbom/core';
+import {
+  hashFile,
+  MAX_CARD_BYTES,
+  MAX_CONFIG_BYTES,
+  type ModelCardInfo,
+  mapPool,
+  parseModelCard,
+  splitFrontMatter,
+} from '@mlbom/local';
+import { parse as parseYaml } from 'yaml';
+import { mapModelCard } from './card.js';
+import { datasetAsset, datasetKey, unresolvedDataset } from './dataset.js';
+import { ancestorFor, baseModelRefs } from './lineage.js';
+import type { ResolvedHuggingFaceOptions } from './options.js';
+import { HF_CACHE_SCHEME, isCommit, isValidRepoPart, modelPurl, type RepoType, splitId } from './target.js';
+import { formatFromName } from './weights.js';
+
+/** Most files listed in one cache; a guard against pointing the walker at the wrong folder. */
+export const MAX_CACHE_FILES = 200_000;
+const MAX_DEPTH = 32;
+
+type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
+
+interface CachedRepo {
+  type: RepoType;
+  id: string;
+  dir: string;
+  folder: string;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `models--org--name` → model `org/name`; `datasets--name` → dataset `name`. */
+export function parseRepoFolder(folder: string): { type: RepoType; id: string } | undefined {
+  const match = /^(models|datasets)--(.+)$/.exec(folder);
+  if (!match) return undefined;
+  const parts = (match[2] as string).split('--');
+  if (parts.length > 2 || !parts.every(isValidRepoPart)) return undefined;
+  return { type: match[1] === 'models' ? 'model' : 'dataset', id: parts.join('/') };
+}
+
+async function readSmall(path: string, cap: number): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, 'r');
+    const info = await handle.stat();
+    if (!info.isFile()) return undefined;
+    const buffer = Buffer.alloc(Math.min(info.size, cap));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.toString('utf8', 0, bytesRead);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+/** Refs of a cached repo (`refs/main`, `refs/refs/pr/1`...): ref name → commit. */
+async function readRefs(repoDir: string): Promise<Map<string, string>> {
+  const refs = new Map<string, string>();
+  const walkRefs = async (dir: string, prefix: string, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const name = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walkRefs(join(dir, entry.name), name, depth + 1);
+      else if (entry.isFile()) {
+        const commit = (await readSmall(join(dir, entry.name), 128))?.trim();
+        if (isCommit(commit)) refs.set(name, commit.toLowerCase());
+      }
+    }
+  };
+  await walkRefs(join(repoDir, 'refs'), '', 0);
+  return refs;
+}
+
+/** Inventories a Hugging Face cache directory offline: every model snapshot, every dataset. */
+export class CacheCollector {
+  readonly models: ModelAsset[] = [];
+  readonly datasets = new Map<string, DatasetAsset>();
+  readonly relations: Relation[] = [];
+  readonly problems: Problem[] = [];
+  private fileCount = 0;
+
+  constructor(
+    readonly root: string,
+    readonly target: string,
+    readonly ctx: SourceContext,
+    readonly options: ResolvedHuggingFaceOptions,
+  ) {}
+
+  private checkAborted(): void {
+    if (this.ctx.signal.aborted) throw new MlbomError('ABORTED', `${this.target}: aborted`);
+  }
+
+  /** @throws {MlbomError} NOT_FOUND / PERMISSION_DENIED / INVALID_INPUT naming the target when the cache cannot be listed */
+  async collect(): Promise<Inventory> {
+    this.checkAborted();
+    let names: string[];
+    try {
+      const info = await stat(this.root);
+      if (!info.isDirectory()) throw new MlbomError('INVALID_INPUT', `${this.target}: not a directory`);
+      names = (await readdir(this.root)).sort(compare);
+    } catch (error) {
+      if (error instanceof MlbomError) throw error;
+      const mapped = fsError(error, this.root, 'list');
+      throw new MlbomError(mapped.code, `${this.target}: ${mapped.message}`, { cause: error });
+    }
+    const repos: CachedRepo[] = [];
+    for (const folder of names) {
+      const parsed = parseRepoFolder(folder);
+      if (parsed) repos.push({ ...parsed, dir: join(this.root, folder), folder });
+      else if (!folder.startsWith('.'))
+        this.ctx.logger.debug(`${this.target}: ${folder} skipped (not a model or dataset repo)`);
+    }
+    if (repos.length === 0) this.ctx.logger.warn(`${this.target}: no model or dataset repos in the cache`);
+    for (const repo of repos) {
+      this.checkAborted();
+      if (repo.type === 'model') await this.collectModelRepo(repo);
+      else await this.collectDatasetRepo(repo);
+    }
+    return {
+      models: this.models,
+      datasets: [...this.datasets.values()].sort((a, b) => compare(a.key, b.key)),
+      relations: this.relations,
+      problems: this.problems,
+    };
+  }
+
+  private async snapshots(repo: CachedRepo): Promise<string[]> {
+    const entries = await readdir(join(repo.dir, 'snapshots'), { withFileTypes: true }).catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') {
+        this.problems.push({
+          code: 'FILE_UNREADABLE',
+          message: `snapshots cannot be listed (${code})`,
+          subject: repo.folder,
+        });
+      }
+      return [];
+    });
+    return entries
+      .filter((e) => e.isDirectory() && isCommit(e.name))
+      .map((e) => e.name)
+      .sort(compare);
+  }
+
+  private async collectModelRepo(repo: CachedRepo): Promise<void> {
+    const refs = await readRefs(repo.dir);
+    const snapshots = await this.snapshots(repo);
+    if (snapshots.length === 0) this.ctx.logger.debug(`${this.target}: ${repo.folder} has no snapshots`);
+    for (const [ref, commit] of refs) {
+      if (!snapshots.includes(commit))
+        this.ctx.logger.debug(`${repo.folder}: ref ${ref} points at ${commit}, which is not in the cache`);
+    }
+    for (const commit of snapshots) {
+      this.checkAborted();
+      await this.collectSnapshot(repo, commit.toLowerCase(), refs);
+    }
+  }
+
+  private async collectSnapshot(repo: CachedRepo, commit: string, refs: Map<string, string>): Promise<void> {
+    const snapshotDir = join(repo.dir, 'snapshots', commit);
+    const files = await this.listSnapshot(repo, snapshotDir);
+    const { org, name } = splitId(repo.id);
+    const purl = modelPurl(repo.id, commit);
+    const properties: Property[] = [
+      { name: 'mlbom:path', value: relative(this.root, snapshotDir).split(sep).join('/') },
+    ];
+    const pointing = [...refs]
+      .filter(([, c]) => c === commit)
+      .map(([r]) => r)
+      .sort(compare);
+    if (pointing.length > 0) properties.push({ name: 'mlbom:hf:refs', value: pointing.join(',') });
+
+    let card: ModelCardInfo | undefined;
+    const readme = files.find((f) => f.path === 'README.md');
+    if (readme) {
+      const text = await readSmall(join(snapshotDir, 'README.md'), MAX_CARD_BYTES);
+      if (text !== undefined) card = parseModelCard(text, 'README.md');
+    }
+    let modelType: string | undefined;
+    let architecture: string | undefined;
+    if (files.some((f) => f.path === 'config.json')) {
+      const text = await readSmall(join(snapshotDir, 'config.json'), MAX_CONFIG_BYTES);
+      try {
+        const config = text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
+        if (typeof config?.model_type === 'string') modelType = config.model_type;
+        const arch = Array.isArray(config?.architectures) ? config.architectures[0] : undefined;
+        if (typeof arch === 'string') architecture = arch;
+      } catch {
+        const file = files.find((f) => f.path === 'config.json');
+        file?.problems.push({
+          code: 'CONFIG_INVALID',
+          message: 'config.json is not valid JSON',
+          subject: 'config.json',
+        });
+      }
+    }
+    const mapped = mapModelCard(
+      card ?? parseModelCard('', 'README.md'),
+      { modelType, architecture, tags: [] },
+      (path) => `${this.options.hubUrl}/${repo.id}/blob/${commit}/${path}`,
+    );
+    const model: ModelAsset = {
+      kind: 'model',
+      key: purl,
+      name,
+      ...(org ? { group: org, supplier: org, authors: [org] } : {}),
+      version: commit,
+      purl,
+      ...(mapped.description ? { description: mapped.description } : {}),
+      licenses: mapped.licenses,
+      externalReferences: [
+        { type: 'website', url: `${this.options.hubUrl}/${repo.id}` },
+        {
+          type: 'distribution',
+          url: `${this.options.hubUrl}/${repo.id}/tree/${commit}`,
+          comment: 'files at this commit',
+        },
+        ...mapped.externalReferences,
+      ],
+      tags: mapped.tags,
+      properties: [...properties, ...mapped.properties],
+      problems: mapped.problems,
+      files,
+      ...(mapped.card ? { card: mapped.card } : {}),
+    };
+    this.models.push(model);
+    for (const datasetId of new Set(card?.datasets ?? [])) {
+      const key = datasetKey(datasetId);
+      this.relations.push({ type: 'trained-on', from: purl, to: key });
+      if (!this.datasets.has(key)) this.datasets.set(key, unresolvedDataset(key, datasetId, this.options.hubUrl));
+    }
+    for (const base of baseModelRefs(card, [])) {
+      this.relations.push({
+        type: 'derived-from',
+        from: purl,
+        ancestor: ancestorFor(base, this.options.hubUrl),
+        ...(base.relation ? { relation: base.relation } : {}),
+      });
+    }
+  }
+
+  /** Every file of a snapshot: links into `blobs/` give the LFS SHA-256 (the blob's name) and size without reading. */
+  private async listSnapshot(repo: CachedRepo, snapshotDir: string): Promise<MutableFile[]> {
+    const blobsDir = join(repo.dir, 'blobs') + sep;
+    const found: { rel: string; abs: string }[] = [];
+    const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+      if (depth > MAX_DEPTH) return;
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries.sort((a, b) => compare(a.name, b.name))) {
+        const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) await walk(join(dir, entry.name), childRel, depth + 1);
+        else if (entry.isFile() || entry.isSymbolicLink()) {
+          if (++this.fileCount > MAX_CACHE_FILES) {
+            throw new MlbomError(
+              'INVALID_INPUT',
+              `${this.target}: more than ${MAX_CACHE_FILES} files; is this a Hugging Face cache?`,
+            );
+          }
+          found.push({ rel: childRel, abs: join(dir, entry.name) });
+        }
+      }
+    };
+    await walk(snapshotDir, '', 0);
+    return mapPool(found, 8, async ({ rel, abs }) => {
+      this.checkAborted();
+      const file: MutableFile = { path: rel, format: formatFromName(rel), properties: [], problems: [] };
+      try {
+        const info = await lstat(abs);
+        if (info.isSymbolicLink()) {
+          const blob = resolve(dirname(abs), await readlink(abs));
+          if (!blob.startsWith(blobsDir)) {
+            file.problems.push({
+              code: 'LINK_OUTSIDE_CACHE',
+              message: "symlink does not point into the repo's blobs/; not followed",
+              subject: rel,
+            });
+            return file;
+          }
+          const blobName = blob.slice(blobsDir.length);
+          const blobInfo = await stat(blob).catch(() => undefined);
+          if (!blobInfo?.isFile()) {
+            this.ctx.logger.warn(
+              `${abs}: blob ${blobName} is missing (incomplete download); listed without size or hash`,
+            );
+            file.problems.push({
+              code: 'BLOB_MISSING',
+              message: `blob ${blobName} is missing (incomplete download)`,
+              subject: rel,
+            });
+            return file;
+          }
+          file.size = blobInfo.size;
+          if (/^[0-9a-f]{64}$/.test(blobName)) {
+            file.sha256 = blobName;
+            file.properties.push(
+              { name: 'mlbom:hf:storage', value: 'lfs' },
+              { name: 'mlbom:sha256:source', value: 'cache-blob-name' },
+            );
+          } else {
+            if (/^[0-9a-f]{40}$/.test(blobName)) {
+              file.properties.push(
+                { name: 'mlbom:hf:storage', value: 'git' },
+                { name: 'mlbom:git:blob-sha1', value: blobName },
+              );
+            }
+            file.sha256 = (await hashFile(blob, { signal: this.ctx.signal })).sha256;
+            file.properties.push({ name: 'mlbom:sha256:source', value: 'computed' });
+          }
+        } else if (info.isFile()) {
+          const hashed = await hashFile(abs, { signal: this.ctx.signal });
+          file.size = hashed.size;
+          file.sha256 = hashed.sha256;
+          file.properties.push({ name: 'mlbom:sha256:source', value: 'computed' });
+        }
+      } catch (error) {
+        if (error instanceof MlbomError && error.code === 'ABORTED') throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        this.ctx.logger.warn(`${abs}: cannot read (${message}); listed without hash`);
+        file.problems.push({ code: 'FILE_UNREADABLE', message: `cannot read the file (${message})`, subject: rel });
+      }
+      return file;
+    });
+  }
+
+  private async collectDatasetRepo(repo: CachedRepo): Promise<void> {
+    const refs = await readRefs(repo.dir);
+    const snapshots = await this.snapshots(repo);
+    if (snapshots.length === 0) return;
+    const main = refs.get('main');
+    const commit = main && snapshots.includes(main) ? main : (snapshots[snapshots.length - 1] as string);
+    const snapshotDir = join(repo.dir, 'snapshots', commit);
+    let cardData: Record<string, unknown> | undefined;
+    const text = await readSmall(join(snapshotDir, 'README.md'), MAX_CARD_BYTES);
+    const yaml = text === undefined ? undefined : splitFrontMatter(text).yaml;
+    if (yaml !== undefined) {
+      try {
+        const data: unknown = parseYaml(yaml, { maxAliasCount: 100 });
+        if (data && typeof data === 'object' && !Array.isArray(data)) cardData = data as Record<string, unknown>;
+      } catch {
+        this.problems.push({
+          code: 'CARD_INVALID',
+          message: 'dataset card front matter is not valid YAML',
+          subject: repo.folder,
+        });
+      }
+    }
+    const key = datasetKey(repo.id);
+    const properties: Property[] = [
+      { name: 'mlbom:path', value: relative(this.root, snapshotDir).split(sep).join('/') },
+    ];
+    if (snapshots.length > 1) properties.push({ name: 'mlbom:hf:snapshots', value: snapshots.join(',') });
+    this.datasets.set(key, datasetAsset(key, { id: repo.id, commit, cardData }, this.options.hubUrl, properties));
+  }
+}
+
+/** @throws {MlbomError} as CacheCollector.collect */
+export function collectCache(dir: string, ctx: SourceContext, options: ResolvedHuggingFaceOptions): Promise<Inventory> {
+  return new CacheCollector(resolve(dir), `${HF_CACHE_SCHEME}${dir}`, ctx, options).collect();
+}

@@ -1,0 +1,22 @@
+export { classifyGlobal, type GlobalSeverity, type Verdict } from './classify.js';
+export type { PickleLimits } from './pickle.js';
+export {
+  ALLOWED_GLOBALS,
+  ALLOWED_PATTERNS,
+  DENY_RULES,
+  type DenyRule,
+  INTEGRITY_RULES,
+  RULES,
+  type RuleId,
+} from './rules.js';
+export {
+  DEFAULT_SCAN_LIMITS,
+  type ScanFormat,
+  type ScanLimits,
+  type ScanOptions,
+  type ScanResult,
+  type ScanStatus,
+  scan,
+  scanFile,
+  shouldScan,
+} from './scan.js';

@@ -1,0 +1,210 @@
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateRawSync, deflateSync } from 'node:zlib';
+import { type ByteSource, bufferByteSource, fileByteSource } from '@mlbom/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { scan, shouldScan } from './scan.js';
+import { layoutZip, op, pickle, SYSTEM_CALL, stateDictPickle, zerosCrc, zipBuffer } from './test-utils.js';
+
+const scanBytes = (bytes: Uint8Array, path: string, limits = {}) =>
+  scan(bufferByteSource(bytes, path), { path, limits });
+
+describe('scan of a 1 GiB PyTorch zip', () => {
+  it('reads only the pickle members and finishes well under a second', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlbom-scan-'));
+    try {
+      const numel = 256 * 1024 * 1024; // 1 GiB of float32
+      const size = numel * 4;
+      const layout = layoutZip([
+        { name: 'archive/data.pkl', data: stateDictPickle(numel) },
+        { name: 'archive/byteorder', data: Buffer.from('little') },
+        { name: 'archive/data/0', zeros: size, zerosCrc: zerosCrc(size) },
+        { name: 'archive/version', data: Buffer.from('3\n') },
+      ]);
+      const path = join(dir, 'big.pt');
+      const handle = await open(path, 'w');
+      try {
+        for (const p of layout.pieces) await handle.write(p.bytes, 0, p.bytes.length, p.offset);
+        await handle.truncate(layout.size);
+      } finally {
+        await handle.close();
+      }
+      const source = await fileByteSource(path);
+      try {
+        expect(source.size).toBeGreaterThan(1024 ** 3);
+        const started = performance.now();
+        const result = await scan(source, { path: 'big.pt' });
+        const elapsed = performance.now() - started;
+        console.log(`1 GiB PyTorch zip: ${source.bytesRead} bytes read in ${elapsed.toFixed(1)} ms`);
+        expect(result.status).toBe('clean');
+        expect(result.format).toBe('pytorch-zip');
+        expect(result.findings).toEqual([]);
+        expect(result.members).toContain('archive/data.pkl');
+        expect(source.bytesRead).toBeLessThan(128 * 1024);
+        expect(result.bytesRead).toBe(source.bytesRead);
+        expect(elapsed).toBeLessThan(1000);
+      } finally {
+        await source.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bad input stays bounded', () => {
+  it('walks 10^6 opcodes and still finds the payload after them', async () => {
+    const filler = Buffer.alloc(1_000_000);
+    for (let i = 0; i < filler.length; i += 2) {
+      filler[i] = 0x4e; // NONE
+      filler[i + 1] = 0x30; // POP
+    }
+    const bytes = pickle(op.proto(2), filler, SYSTEM_CALL.subarray(2));
+    const started = performance.now();
+    const result = await scanBytes(bytes, 'big.pkl');
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(result.findings[0]?.ruleId).toBe('MLBOM-PICKLE-CRITICAL-GLOBAL');
+    expect(result.findings[0]?.location).toBe(`@${1_000_002}`);
+  });
+
+  it('falls back to reading opcodes only when the stack outgrows its limit, and still reports globals', async () => {
+    const pushes = Buffer.alloc(5000, 0x4e); // 5000 x NONE
+    const bytes = pickle(op.proto(2), pushes, SYSTEM_CALL.subarray(2));
+    const result = await scanBytes(bytes, 'x.pkl', {
+      pickle: { maxStack: 1000, maxMemo: 1000, maxItems: 100, maxKeptBytes: 1024 },
+    });
+    const rules = result.findings.map((f) => f.ruleId);
+    expect(rules).toContain('MLBOM-PICKLE-CRITICAL-GLOBAL');
+    expect(rules).toContain('MLBOM-SCAN-INCOMPLETE');
+  });
+
+  it('stops a pickle that never ends at the stream limit', async () => {
+    // A source that claims 1 TiB and hands out NONE/POP forever.
+    let bytesRead = 0;
+    const endless: ByteSource = {
+      name: 'endless',
+      size: 1024 ** 4,
+      get bytesRead() {
+        return bytesRead;
+      },
+      async read(_offset, length) {
+        const out = Buffer.alloc(length);
+        for (let i = 0; i < length; i++) out[i] = i % 2 === 0 ? 0x4e : 0x30;
+        out[0] = 0x4e;
+        bytesRead += length;
+        return out;
+      },
+      async close() {},
+    };
+    const result = await scan(endless, { path: 'endless.pkl', limits: { maxStreamBytes: 8 * 1024 * 1024 } });
+    expect(result.status).toBe('error');
+    expect(result.findings.map((f) => f.ruleId)).toContain('MLBOM-SCAN-INCOMPLETE');
+    expect(bytesRead).toBeLessThanOrEqual(9 * 1024 * 1024);
+  });
+
+  it('reports an undefined memo key and keeps what was found before it', async () => {
+    const bytes = pickle(SYSTEM_CALL.subarray(0, -1), op.POP, op.binget(99), op.STOP);
+    const result = await scanBytes(bytes, 'm.pkl');
+    expect(result.status).toBe('unsafe');
+    expect(result.findings.map((f) => f.ruleId)).toEqual(['MLBOM-PICKLE-CRITICAL-GLOBAL', 'MLBOM-PICKLE-MALFORMED']);
+  });
+
+  it('handles 100k nested containers without recursion', async () => {
+    const depth = 100_000;
+    const bytes = pickle(
+      op.proto(2),
+      Buffer.alloc(depth * 2).fill(Buffer.from(']('), 0),
+      SYSTEM_CALL.subarray(2, -1),
+      Buffer.alloc(depth, 'e'),
+      op.STOP,
+    );
+    const result = await scanBytes(bytes, 'deep.pkl');
+    expect(result.status).toBe('unsafe');
+    expect(result.findings).toHaveLength(1);
+  });
+
+  it('never throws on random bytes, truncated pickles or garbage after PROTO', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 2048 }),
+        fc.constantFrom('a.pkl', 'a.bin', 'a.pt', 'a.joblib', 'a.npy', 'a.gguf', 'a.zip'),
+        async (bytes, name) => {
+          const result = await scanBytes(bytes, name);
+          expect(['clean', 'unsafe', 'error']).toContain(result.status);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: SYSTEM_CALL.length }),
+        fc.uint8Array({ maxLength: 64 }),
+        async (cut, tail) => {
+          const bytes = Buffer.concat([SYSTEM_CALL.subarray(0, cut), tail]);
+          const result = await scanBytes(bytes, 'cut.pkl');
+          expect(['clean', 'unsafe', 'error']).toContain(result.status);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('flags a zip whose members overlap (a zip bomb) without inflating them', async () => {
+    const zeros = deflateRawSync(Buffer.alloc(1024 * 1024));
+    const zip = zipBuffer([{ name: 'a.bin', data: zeros }]);
+    // A second central entry pointing at the same local header.
+    const eocdAt = zip.length - 22;
+    const cdSize = zip.readUInt32LE(eocdAt + 12);
+    const cdAt = zip.readUInt32LE(eocdAt + 16);
+    const entry = Buffer.from(zip.subarray(cdAt, cdAt + cdSize));
+    const copy = Buffer.from(entry);
+    copy.write('b', 46, 'latin1');
+    const eocd = Buffer.from(zip.subarray(eocdAt));
+    eocd.writeUInt16LE(2, 8);
+    eocd.writeUInt16LE(2, 10);
+    eocd.writeUInt32LE(cdSize * 2, 12);
+    const bomb = Buffer.concat([zip.subarray(0, cdAt), entry, copy, eocd]);
+    const result = await scanBytes(bomb, 'bomb.zip');
+    expect(result.findings.map((f) => f.ruleId)).toContain('MLBOM-ARCHIVE-BOMB');
+  });
+
+  it('stops inflating at the decompression budget', async () => {
+    const inner = Buffer.concat([pickle(op.proto(2)), Buffer.alloc(4 * 1024 * 1024, 0x4e)]);
+    const result = await scanBytes(deflateSync(inner), 'big.joblib', { maxDecompressedBytes: 1024 * 1024 });
+    expect(result.findings.map((f) => f.ruleId)).toContain('MLBOM-ARCHIVE-BOMB');
+  });
+
+  it('reports zip tricks: name mismatch, encryption flag, bad CRC, traversal', async () => {
+    const zip = zipBuffer([
+      { name: 'archive/data.pkl', localName: 'archive/data.pkx', data: SYSTEM_CALL, flags: 1 },
+      { name: '../../etc/passwd', data: Buffer.from('root:x:0:0\n') },
+    ]);
+    const result = await scanBytes(zip, 'tricks.pt');
+    const rules = result.findings.map((f) => f.ruleId);
+    expect(rules).toContain('MLBOM-PICKLE-CRITICAL-GLOBAL');
+    expect(rules.filter((r) => r === 'MLBOM-ARCHIVE-TAMPERED').length).toBe(2);
+    expect(rules).toContain('MLBOM-ARCHIVE-PATH-TRAVERSAL');
+  });
+
+  it('treats an empty file or a zip without a directory as not analysable', async () => {
+    expect((await scanBytes(new Uint8Array(0), 'empty.pkl')).status).toBe('error');
+    expect((await scanBytes(Buffer.from('PK\x03\x04garbage'), 'x.pt')).status).toBe('error');
+  });
+});
+
+describe('shouldScan', () => {
+  it('takes pickles, archives and model formats by content or name, not text or safetensors', () => {
+    expect(shouldScan('x.bin', SYSTEM_CALL)).toBe(true);
+    expect(shouldScan('x.txt', Buffer.from('cos\nsystem\n(S"x"\ntR.'))).toBe(true);
+    expect(shouldScan('README.md', Buffer.from('# Model card\n'))).toBe(false);
+    expect(shouldScan('requirements.txt', Buffer.from('torch==2.1\n'))).toBe(false);
+    expect(shouldScan('m.pt', Buffer.from('PK\x03\x04'))).toBe(true);
+    expect(shouldScan('m.keras', Buffer.alloc(0))).toBe(true);
+    const st = Buffer.alloc(16);
+    st.writeBigUInt64LE(8n);
+    st.write('{"a":1} ', 8);
+    expect(shouldScan('m.safetensors', st)).toBe(false);
+  });
+});

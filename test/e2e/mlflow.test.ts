@@ -1,0 +1,226 @@
+import { relative } from 'node:path';
+import { validateBom } from '@mlbom/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, runCli } from '../cli.js';
+import { type FakeMlflow, fixtureStore, startFakeMlflow } from '../fakes/mlflow/server.js';
+
+interface Component {
+  'bom-ref'?: string;
+  type: string;
+  name: string;
+  group?: string;
+  version?: string;
+  purl?: string;
+  author?: string;
+  hashes?: Array<{ alg: string; content: string }>;
+  properties?: Array<{ name: string; value: string }>;
+  components?: Component[];
+  modelCard?: {
+    modelParameters?: {
+      task?: string;
+      datasets?: Array<{ ref: string }>;
+      inputs?: Array<{ format: string }>;
+      outputs?: Array<{ format: string }>;
+    };
+    quantitativeAnalysis?: { performanceMetrics?: Array<{ type: string; value: string; slice?: string }> };
+  };
+  pedigree?: { ancestors?: Component[] };
+  data?: Array<{ type: string; name?: string; contents?: { url: string } }>;
+}
+interface Bom {
+  components: Component[];
+  dependencies?: Array<{ ref: string; dependsOn?: string[] }>;
+  vulnerabilities?: Array<{ id: string; affects: Array<{ ref: string }> }>;
+}
+
+const SECRET = 'hunter2-s3cret';
+const TOKEN = 'mlflow-token-0123456789';
+const property = (c: Component, name: string) => c.properties?.find((p) => p.name === name)?.value;
+const properties = (c: Component, name: string) =>
+  (c.properties ?? []).filter((p) => p.name === name).map((p) => p.value);
+const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...extra });
+
+let open: FakeMlflow;
+let basic: FakeMlflow;
+beforeAll(async () => {
+  open = await startFakeMlflow();
+  basic = await startFakeMlflow({ auth: { username: 'ci-bot', password: SECRET } });
+});
+afterAll(async () => {
+  await open.close();
+  await basic.close();
+});
+
+describe('mlbom generate --mlflow-registry against a tracking server', () => {
+  it('writes a valid BOM linking every model version to its run, datasets, frameworks and files', async () => {
+    const run = await runCli(['generate', '--mlflow-registry', '--output-reproducible'], {
+      env: env({ MLFLOW_TRACKING_URI: open.url }),
+    });
+    expect(run.code).toBe(0);
+    expect((await validateBom(run.stdout)).issues).toEqual([]);
+    // The deleted run is reported, not fatal.
+    expect(run.stderr).toMatch(/models:\/fraud-clf\/1: run 1f5a2c3d4e5f60718293a4b5c6d7e8f9 was deleted/);
+    const bom = JSON.parse(run.stdout) as Bom;
+    const byRef = new Map(bom.components.map((c) => [c['bom-ref'], c]));
+    const models = bom.components.filter((c) => c.type === 'machine-learning-model');
+    expect(models.map((m) => `${m.name}@${m.version}`).sort()).toEqual([
+      'churn-xgb@1',
+      'defect-detector@1',
+      'fraud-clf@1',
+      'fraud-clf@2',
+      'sentiment-distilbert@1',
+    ]);
+    for (const m of models) {
+      expect(m.purl).toMatch(/^pkg:mlflow\//);
+      expect(m.purl).toContain(`repository_url=${encodeURIComponent(open.url)}`);
+      expect(m['bom-ref']).toBe(m.purl);
+    }
+
+    const champion = models.find(
+      (m) => properties(m, 'mlbom:mlflow:alias').includes('champion') && m.name === 'fraud-clf',
+    )!;
+    expect(champion.version).toBe('2');
+    expect(champion.author).toBe('alice');
+    expect(property(champion, 'mlbom:mlflow:param:C')).toBe('0.5');
+    expect(champion.modelCard?.quantitativeAnalysis?.performanceMetrics).toContainEqual({
+      type: 'accuracy',
+      value: '0.94',
+      slice: 'step 4',
+    });
+    expect(champion.modelCard?.modelParameters?.inputs?.[0]?.format).toBe(
+      '{"type":"double","name":"amount","required":true}',
+    );
+    // Datasets are real data components the model card refers to.
+    const datasetRefs = champion.modelCard?.modelParameters?.datasets?.map((d) => d.ref) ?? [];
+    expect(datasetRefs.sort()).toEqual([
+      'mlflow-dataset:transactions-holdout@e5f6a7b8',
+      'mlflow-dataset:transactions@a1b2c3d4',
+    ]);
+    for (const ref of datasetRefs) expect(byRef.get(ref)?.type).toBe('data');
+    expect(byRef.get('mlflow-dataset:transactions@a1b2c3d4')?.data?.[0]?.contents?.url).toBe(
+      's3://fraud-data/train/2024-06.parquet',
+    );
+    // Frameworks with versions, linked in the dependency graph.
+    const deps = bom.dependencies?.find((d) => d.ref === champion['bom-ref'])?.dependsOn ?? [];
+    expect(deps).toEqual(
+      expect.arrayContaining(['pkg:pypi/scikit-learn@1.5.2', 'pkg:pypi/mlflow@2.16.2', 'pkg:generic/python@3.10.12']),
+    );
+    expect(byRef.get('pkg:pypi/scikit-learn@1.5.2')).toMatchObject({ type: 'framework', version: '1.5.2' });
+
+    const deleted = models.find((m) => m.name === 'fraud-clf' && m.version === '1')!;
+    expect(property(deleted, 'mlbom:mlflow:run:deleted')).toBe('true');
+
+    const sentiment = models.find((m) => m.name === 'sentiment-distilbert')!;
+    expect(sentiment.pedigree?.ancestors?.[0]?.purl).toBe(
+      'pkg:huggingface/distilbert/distilbert-base-uncased@12040accade4e8a0f71eabdb258fecc2e7e948be',
+    );
+    expect(sentiment.modelCard?.modelParameters?.task).toBe('text-classification');
+    expect(sentiment.modelCard?.modelParameters?.datasets).toEqual([{ ref: 'hf-dataset:stanfordnlp/imdb' }]);
+    expect(byRef.get('hf-dataset:stanfordnlp/imdb')).toMatchObject({
+      type: 'data',
+      version: 'e6281661ce1c48d982bc483cf8a173c1bbeb5d31',
+    });
+
+    // Model artifacts are nested file components with size and SHA-256.
+    const defect = models.find((m) => m.name === 'defect-detector')!;
+    const pkl = defect.components?.find((f) => f.name === 'model.pkl');
+    expect(pkl).toMatchObject({ type: 'file', 'bom-ref': `${defect['bom-ref']}#model.pkl` });
+    expect(pkl?.hashes).toEqual([
+      { alg: 'SHA-256', content: '1756da84f5d8fd5c77b837a080e9dc3c9a3564c02f3d17f695ca24f5423c8747' },
+    ]);
+    expect(property(pkl!, 'mlbom:size')).toBe('42');
+    expect(property(pkl!, 'mlbom:format')).toBe('pickle');
+    // ...and scanned: the malicious pickle is a vulnerability affecting that file component.
+    expect(property(pkl!, 'mlbom:scan:status')).toBe('unsafe');
+    const vulnerability = bom.vulnerabilities?.find((v) => v.affects.some((a) => a.ref === pkl?.['bom-ref']));
+    expect(vulnerability?.id).toBe('MLBOM-PICKLE-CRITICAL-GLOBAL');
+    expect(run.stderr).toContain('posix.system');
+    const fraudPickle = champion.components?.find((f) => f.name === 'model.pkl');
+    expect(property(fraudPickle!, 'mlbom:scan:status')).toBe('clean');
+
+    const churn = models.find((m) => m.name === 'churn-xgb')!;
+    expect(property(churn, 'mlbom:mlflow:model-id')).toBe('m-6a0b1c2d3e4f45a6b7c8d9e0f1a2b3c4');
+    expect(byRef.get('pkg:pypi/xgboost@2.1.1')?.type).toBe('framework');
+  });
+
+  it('filters the registry and reads single versions by alias', async () => {
+    const filtered = await runCli(['generate', '--mlflow-registry', '--filter', "name LIKE 'fraud%'"], {
+      env: env({ MLFLOW_TRACKING_URI: open.url }),
+    });
+    expect(filtered.code).toBe(0);
+    const bom = JSON.parse(filtered.stdout) as Bom;
+    expect(bom.components.filter((c) => c.type === 'machine-learning-model').map((c) => c.name)).toEqual([
+      'fraud-clf',
+      'fraud-clf',
+    ]);
+    const alias = await runCli(
+      ['generate', '--tracking-uri', open.url, 'models:/sentiment-distilbert@prod', '--output-format', 'xml'],
+      {
+        env: env({}),
+      },
+    );
+    expect(alias.code).toBe(0);
+    expect((await validateBom(alias.stdout)).issues).toEqual([]);
+    expect(alias.stdout).toContain(
+      'pkg:huggingface/distilbert/distilbert-base-uncased@12040accade4e8a0f71eabdb258fecc2e7e948be',
+    );
+  });
+
+  it('authenticates from the environment and never prints the secret', async () => {
+    const ok = await runCli(['generate', 'models:/fraud-clf/2', '-v'], {
+      env: env({
+        MLFLOW_TRACKING_URI: basic.url,
+        MLFLOW_TRACKING_USERNAME: 'ci-bot',
+        MLFLOW_TRACKING_PASSWORD: SECRET,
+        MLFLOW_TRACKING_TOKEN: TOKEN,
+      }),
+    });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout + ok.stderr).not.toContain(SECRET);
+    expect(ok.stdout + ok.stderr).not.toContain(TOKEN);
+
+    const denied = await runCli(['generate', '--mlflow-registry'], {
+      env: env({ MLFLOW_TRACKING_URI: basic.url, MLFLOW_TRACKING_TOKEN: TOKEN }),
+    });
+    expect(denied.code).toBe(2);
+    expect(denied.stdout).toBe('');
+    expect(denied.stderr).toMatch(/access denied \(HTTP 403\)/);
+    expect(denied.stderr).toContain('MLFLOW_TRACKING_USERNAME');
+    expect(denied.stderr).toContain('MLFLOW_TRACKING_TOKEN');
+    expect(denied.stderr).not.toContain(TOKEN);
+
+    const inUri = await runCli(['generate', 'models:/fraud-clf/2'], {
+      env: env({ MLFLOW_TRACKING_URI: basic.url.replace('http://', `http://ci-bot:${SECRET}@`) }),
+    });
+    expect(inUri.code).toBe(0);
+    expect(inUri.stdout + inUri.stderr).not.toContain(SECRET);
+  });
+
+  it('fails clearly for an unknown model, a missing server and a stray --filter', async () => {
+    const unknown = await runCli(['generate', 'models:/no-such-model/1'], {
+      env: env({ MLFLOW_TRACKING_URI: open.url }),
+    });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/models:\/no-such-model\/1: not found .*RESOURCE_DOES_NOT_EXIST/);
+    const noServer = await runCli(['generate', 'models:/x/1'], { env: env({}) });
+    expect(noServer.code).toBe(2);
+    expect(noServer.stderr).toContain('set MLFLOW_TRACKING_URI or pass --tracking-uri');
+    const stray = await runCli(['generate', '--filter', "name = 'x'"], { env: env({}) });
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('--filter applies to --mlflow-registry');
+  });
+});
+
+describe('mlbom generate on an mlruns file store', () => {
+  it('reads the same registry from the folder', async () => {
+    const run = await runCli(['generate', relative(repoRoot, fixtureStore), '--spec-version', '1.5'], { env: env({}) });
+    expect(run.code).toBe(0);
+    expect((await validateBom(run.stdout)).issues).toEqual([]);
+    const bom = JSON.parse(run.stdout) as Bom;
+    const models = bom.components.filter((c) => c.type === 'machine-learning-model');
+    expect(models).toHaveLength(5);
+    expect(models.every((m) => m.purl?.startsWith('pkg:mlflow/') && !m.purl.includes('repository_url'))).toBe(true);
+    // No path of this machine in the BOM (the store recorded another machine's paths: found again inside it).
+    expect(run.stdout).not.toContain(repoRoot);
+  });
+});
