@@ -144,6 +144,44 @@ describe('mlbom generate on the bundled example', () => {
   });
 });
 
+describe('mlbom generate security scan', () => {
+  it('reports hidden code as vulnerabilities on the file, and --no-scan skips it', async () => {
+    const target = 'test/fixtures/scanner/malicious';
+    const run = await runCli(['generate', target, '--spec-version', '1.6']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/security finding/);
+    const bom = JSON.parse(run.stdout) as Bom & {
+      vulnerabilities?: Array<{ id: string; ratings: Array<{ severity: string }>; affects: Array<{ ref: string }> }>;
+    };
+    expect((await validateBom(run.stdout)).issues).toEqual([]);
+    const vulnerabilities = bom.vulnerabilities ?? [];
+    expect(vulnerabilities.length).toBeGreaterThan(20);
+    const files = new Map(
+      bom.components.flatMap((c) => c.components ?? []).map((f) => [f['bom-ref'] as string, f] as const),
+    );
+    for (const v of vulnerabilities) {
+      expect(v.id).toMatch(/^MLBOM-/);
+      const file = files.get(v.affects[0]?.ref ?? '');
+      expect(file, v.affects[0]?.ref).toBeDefined();
+      expect(property(file as Component, 'mlbom:scan:status')).toMatch(/^(unsafe|error)$/);
+    }
+
+    const skipped = await runCli(['generate', target, '--no-scan']);
+    expect(skipped.code).toBe(0);
+    const plain = JSON.parse(skipped.stdout) as Bom & { vulnerabilities?: unknown[] };
+    expect(plain.vulnerabilities ?? []).toEqual([]);
+  });
+
+  it('marks ordinary framework files clean', async () => {
+    const run = await runCli(['generate', 'test/fixtures/scanner/benign']);
+    expect(run.code).toBe(0);
+    const bom = JSON.parse(run.stdout) as Bom & { vulnerabilities?: unknown[] };
+    expect(bom.vulnerabilities ?? []).toEqual([]);
+    const statuses = bom.components.flatMap((c) => c.components ?? []).map((f) => property(f, 'mlbom:scan:status'));
+    expect(statuses.filter((s) => s === 'clean').length).toBeGreaterThan(10);
+  });
+});
+
 describe('mlbom generate on bad input', () => {
   it('exits 2 naming a missing path', async () => {
     const run = await runCli(['generate', 'no/such/dir']);

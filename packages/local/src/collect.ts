@@ -17,6 +17,7 @@ import {
   type Property,
   pypiPackage,
   type Relation,
+  type Severity,
   type SourceContext,
 } from '@mlbom/core';
 import {
@@ -34,6 +35,7 @@ import {
   referencedModels,
   resolveInside,
 } from '@mlbom/formats';
+import { scan, shouldScan } from '@mlbom/scanner';
 import { cardRelations, type ModelCardInfo, parseModelCard } from './card.js';
 import { abortedError, hashHandle, READ_FLAGS, READ_NOFOLLOW_FLAGS } from './hash.js';
 import type { ResolvedLocalOptions } from './options.js';
@@ -64,6 +66,10 @@ export const MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024;
 export const MAX_CODE_FILES = 20_000;
 /** Files opened at once to read what they say about themselves. */
 const SNIFF_CONCURRENCY = 16;
+
+/** Enough of a file's head for the scanner to tell pickles, archives and HDF5 apart. */
+const SCAN_HEAD_BYTES = 512;
+const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 
 /** Python dependency files read next to a model and at the scanned root. */
 export function pythonStackKind(name: string): 'requirements' | 'pyproject' | 'conda' | 'python-env' | undefined {
@@ -427,12 +433,31 @@ class Collector {
       record.recognised = description.recognised;
       record.description = description;
       record.readable = true;
+      if (this.options.scan) await this.scanFile(record, source, claimPath);
     } catch (error) {
       record.asset.problems.push(this.unreadable(walked.rel, walked.open, error));
     } finally {
       await handle?.close().catch(() => {});
     }
     return record;
+  }
+
+  /** Static security scan (never loads the model); findings go into the BOM as vulnerabilities. */
+  private async scanFile(record: FileRecord, source: ByteSource, claimPath: string): Promise<void> {
+    const head = await source.read(0, SCAN_HEAD_BYTES);
+    if (!shouldScan(claimPath, head)) return;
+    const result = await scan(source, { path: claimPath, signal: this.ctx.signal });
+    record.asset.scanStatus = result.status;
+    record.asset.findings = result.findings;
+    for (const p of result.problems) record.asset.problems.push({ ...p, subject: record.walked.rel });
+    if (result.status === 'unsafe') {
+      const worst = result.findings.map((f) => f.severity).sort((a, b) => SEVERITY_ORDER[a] - SEVERITY_ORDER[b])[0];
+      this.ctx.logger.warn(
+        `${record.walked.open}: ${result.findings.length} security finding(s), worst ${worst}: ${result.findings[0]?.title ?? ''}`,
+      );
+    } else if (result.status === 'error') {
+      this.ctx.logger.warn(`${record.walked.open}: could not be fully scanned; treat it as unverified`);
+    }
   }
 
   addRelation(relation: Relation): void {

@@ -23,6 +23,10 @@ export const localOptionsSchema = z
       .optional()
       .describe('Globs to skip, in addition to the defaults (.git, node_modules, __pycache__, virtualenvs, caches).'),
     hash: z.boolean().optional().describe('Compute SHA-256 of every listed file (default true).'),
+    scan: z
+      .boolean()
+      .optional()
+      .describe('Scan pickle-based and other code-carrying model files for hidden code (default true).'),
     concurrency: z
       .number()
       .int()
@@ -46,6 +50,7 @@ export interface ResolvedLocalOptions {
   include: string[];
   exclude: string[];
   hash: boolean;
+  scan: boolean;
   concurrency: number;
   maxFileCount: number;
 }
@@ -63,6 +68,7 @@ export function resolveLocalOptions(options: LocalOptions = {}): ResolvedLocalOp
     include: o.include ?? [],
     exclude: o.exclude ?? [],
     hash: o.hash ?? true,
+    scan: o.scan ?? true,
     concurrency: o.concurrency ?? Math.max(1, availableParallelism()),
     maxFileCount: o.maxFileCount ?? DEFAULT_MAX_FILE_COUNT,
   };

@@ -70,6 +70,12 @@ export interface ScanOptions {
   path: string;
   signal?: AbortSignal;
   limits?: Partial<ScanLimits>;
+  /**
+   * Whether to look at the first bytes of PyTorch tensor storages (`<archive>/data/<n>`) too. PyTorch
+   * never unpickles them, but a pickle hidden there is still reported. Default true; a source that
+   * pays per request (HTTP range reads) may turn it off to read one member less per tensor.
+   */
+  sniffStorages?: boolean;
 }
 
 export interface ScanResult {
@@ -270,6 +276,7 @@ interface Ctx {
   declared: number;
   /** A bomb was reported: archives past that point are not opened. */
   bomb: boolean;
+  sniffStorages: boolean;
 }
 
 const FORMAT_OF: Partial<Record<Kind, ScanFormat>> = {
@@ -864,6 +871,8 @@ async function scanZip(ctx: Ctx, source: ByteSource, name: string, prefix: strin
       );
     }
     if (entry.directory) continue;
+    if (!ctx.sniffStorages && (kind === 'pytorch-zip' || kind === 'torchscript') && /(^|\/)data\/\d+$/.test(entry.name))
+      continue;
     if (kind === 'torchscript' && /(^|\/)code\//.test(entry.name)) {
       if (ctx.code.length < 1000) ctx.code.push(entry.name);
       continue;
@@ -1083,6 +1092,7 @@ export async function scan(source: ByteSource, options: ScanOptions): Promise<Sc
     topSize: source.size,
     declared: 0,
     bomb: false,
+    sniffStorages: options.sniffStorages ?? true,
   };
   try {
     await scanSource(ctx, source, options.path, '', 0);

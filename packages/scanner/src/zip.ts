@@ -187,14 +187,18 @@ export async function readZipDirectory(source: ByteSource, maxEntries: number): 
 /** Reads a member's local header; undefined when there is none at the recorded offset. */
 export async function readLocalHeader(source: ByteSource, entry: ZipEntry): Promise<LocalHeader | undefined> {
   if (entry.localHeaderOffset + 30 > source.size) return undefined;
-  const fixed = await source.read(entry.localHeaderOffset, 30);
-  if (fixed.length < 30) return undefined;
-  const v = view(fixed);
+  // One read for the fixed part and (usually) the name.
+  const first = await source.read(entry.localHeaderOffset, Math.min(30 + 512, source.size - entry.localHeaderOffset));
+  if (first.length < 30) return undefined;
+  const v = view(first);
   if (v.getUint32(0, true) !== LOCAL_SIG) return undefined;
   const flags = v.getUint16(6, true);
   const nameLength = v.getUint16(26, true);
   const extraLength = v.getUint16(28, true);
-  const nameBytes = await source.read(entry.localHeaderOffset + 30, nameLength);
+  const nameBytes =
+    30 + nameLength <= first.length
+      ? first.subarray(30, 30 + nameLength)
+      : await source.read(entry.localHeaderOffset + 30, nameLength);
   return {
     name: decodeName(nameBytes, flags),
     flags,
