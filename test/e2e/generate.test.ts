@@ -144,6 +144,27 @@ describe('mlbom generate on the bundled example', () => {
   });
 });
 
+describe('mlbom generate on an MLflow model folder', () => {
+  it('reads MLmodel flavors, signature and lineage through the MLflow reader', async () => {
+    const run = await runCli(['generate', 'test/fixtures/mlruns/2/3c7d8e9f0a1b42c3d4e5f6a7b8c9d0e1/artifacts']);
+    expect(run.code).toBe(0);
+    expect((await validateBom(run.stdout)).issues).toEqual([]);
+    const bom = JSON.parse(run.stdout) as Bom;
+    const models = bom.components.filter((c) => c.type === 'machine-learning-model');
+    expect(models.map((m) => m['bom-ref'])).toEqual([
+      'local:test/fixtures/mlruns/2/3c7d8e9f0a1b42c3d4e5f6a7b8c9d0e1/artifacts/model',
+    ]);
+    expect(models[0]?.pedigree?.ancestors?.[0]?.purl).toMatch(
+      /^pkg:huggingface\/distilbert\/distilbert-base-uncased@[0-9a-f]{40}$/,
+    );
+    expect(bom.components.find((c) => c.name === 'transformers')).toMatchObject({
+      type: 'framework',
+      version: '4.44.0',
+    });
+    expect(models[0]?.components?.map((f) => f.name)).toContain('MLmodel');
+  });
+});
+
 describe('mlbom generate security scan', () => {
   it('reports hidden code as vulnerabilities on the file, and --no-scan skips it', async () => {
     const target = 'test/fixtures/scanner/malicious';

@@ -35,6 +35,7 @@ import {
   referencedModels,
   resolveInside,
 } from '@mlbom/formats';
+import { readMlmodelDirectory } from '@mlbom/mlflow';
 import { scan, shouldScan } from '@mlbom/scanner';
 import { cardRelations, type ModelCardInfo, parseModelCard } from './card.js';
 import { abortedError, hashHandle, READ_FLAGS, READ_NOFOLLOW_FLAGS } from './hash.js';
@@ -773,11 +774,20 @@ export async function collectLocal(
   const named = (dir: string, name: string): WalkedFile | undefined =>
     dirFiles.get(dir)?.find((f) => posix.basename(f.rel).toLowerCase() === name);
 
+  // An MLflow model folder (it holds an `MLmodel` file) is read by the MLflow package's reader:
+  // flavors, signature and environment files mean more there than as loose files.
+  const mlmodelDirs = [...dirFiles.keys()]
+    .filter((dir) => dirFiles.get(dir)?.some((f) => posix.basename(f.rel) === 'MLmodel' && !f.problem))
+    .sort(compare);
+  const underMlmodel = (rel: string): boolean =>
+    mlmodelDirs.some((dir) => dir === '.' || rel === dir || rel.startsWith(`${dir}/`));
+
   // Model folders: a Hub-style folder (config.json and/or a README with front matter beside weights),
   // a TF SavedModel, or a sharded-safetensors index.
   const modelDirs = new Set<string>();
   for (const dir of [...dirFiles.keys()].sort(compare)) {
     collector.checkAborted();
+    if (underMlmodel(dir)) continue;
     const list = dirFiles.get(dir) ?? [];
     const strong = list.some((f) => {
       const n = posix.basename(f.rel).toLowerCase();
@@ -823,6 +833,7 @@ export async function collectLocal(
   const lone: WalkedFile[] = [];
   const loneSet = new Set<string>();
   for (const file of walked.files) {
+    if (underMlmodel(file.rel)) continue;
     const owner = ownerOf(file.rel);
     if (owner !== undefined) {
       if (!file.included) continue;
@@ -941,11 +952,34 @@ export async function collectLocal(
     });
   }
 
-  await collector.codeReferences(walked.files);
-  if (collector.models.length === 0) ctx.logger.warn(`${path}: no models found`);
+  await collector.codeReferences(walked.files.filter((f) => !underMlmodel(f.rel)));
+  const mlflowInventories: Inventory[] = [];
+  for (const dir of mlmodelDirs) {
+    if (mlmodelDirs.some((outer) => outer !== dir && (outer === '.' || dir.startsWith(`${outer}/`)))) continue;
+    mlflowInventories.push(
+      await readMlmodelDirectory(join(path, dir), {
+        key: `local:${posix.join(base, dir)}`,
+        name: dir === '.' ? basename(path) || path : posix.basename(dir),
+        hash: options.hash,
+        scan: options.scan,
+        ctx,
+      }),
+    );
+  }
+  if (collector.models.length === 0 && mlflowInventories.length === 0) ctx.logger.warn(`${path}: no models found`);
   if (options.hash) await collector.hashAll(kept);
   collector.checkAborted();
-  return collector.inventory();
+  return concatInventories([collector.inventory(), ...mlflowInventories]);
+}
+
+function concatInventories(inventories: Inventory[]): Inventory {
+  return {
+    models: inventories.flatMap((i) => i.models ?? []),
+    datasets: inventories.flatMap((i) => i.datasets ?? []),
+    packages: inventories.flatMap((i) => i.packages ?? []),
+    relations: inventories.flatMap((i) => i.relations ?? []),
+    problems: inventories.flatMap((i) => i.problems ?? []),
+  };
 }
 
 /** A file named as the target: a lone model if its name or bytes say it holds weights. */
