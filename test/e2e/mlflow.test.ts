@@ -64,6 +64,7 @@ describe('mlbom generate --mlflow-registry against a tracking server', () => {
     const byRef = new Map(bom.components.map((c) => [c['bom-ref'], c]));
     const models = bom.components.filter((c) => c.type === 'machine-learning-model');
     expect(models.map((m) => `${m.name}@${m.version}`).sort()).toEqual([
+      'churn-onnx@m-7c2d3e4f5a6b47c8d9e0f1a2b3c4d5e6',
       'churn-xgb@1',
       'defect-detector@1',
       'fraud-clf@1',
@@ -141,6 +142,14 @@ describe('mlbom generate --mlflow-registry against a tracking server', () => {
     const churn = models.find((m) => m.name === 'churn-xgb')!;
     expect(property(churn, 'mlbom:mlflow:model-id')).toBe('m-6a0b1c2d3e4f45a6b7c8d9e0f1a2b3c4');
     expect(byRef.get('pkg:pypi/xgboost@2.1.1')?.type).toBe('framework');
+
+    // An MLflow 3 logged model no version was registered from, with what its ONNX file records.
+    const onnx = models.find((m) => m.name === 'churn-onnx')!;
+    expect(onnx.purl).toMatch(/^pkg:mlflow\/churn-onnx@m-7c2d3e4f5a6b47c8d9e0f1a2b3c4d5e6\?/);
+    expect(property(onnx, 'mlbom:mlflow:run-id')).toBe('5e9f0a1b2c3d44e5f6a7b8c9d0e1f2a3');
+    expect(property(onnx, 'mlbom:parameterCount')).toBe('58');
+    expect(bom.dependencies?.find((d) => d.ref === onnx['bom-ref'])?.dependsOn).toContain('pkg:pypi/torch@1.13.0');
+    expect(byRef.get('pkg:pypi/torch@1.13.0')?.type).toBe('framework');
   });
 
   it('filters the registry and reads single versions by alias', async () => {
@@ -164,6 +173,14 @@ describe('mlbom generate --mlflow-registry against a tracking server', () => {
     expect(alias.stdout).toContain(
       'pkg:huggingface/distilbert/distilbert-base-uncased@12040accade4e8a0f71eabdb258fecc2e7e948be',
     );
+    const logged = await runCli(['generate', 'models:/m-7c2d3e4f5a6b47c8d9e0f1a2b3c4d5e6'], {
+      env: env({ MLFLOW_TRACKING_URI: open.url }),
+    });
+    expect(logged.code).toBe(0);
+    const loggedBom = JSON.parse(logged.stdout) as Bom;
+    expect(loggedBom.components.filter((c) => c.type === 'machine-learning-model').map((c) => c.purl)).toEqual([
+      `pkg:mlflow/churn-onnx@m-7c2d3e4f5a6b47c8d9e0f1a2b3c4d5e6?model_uuid=b1c2d3e4f5a6478899aabbccddeeff06&repository_url=${encodeURIComponent(open.url)}&run_id=5e9f0a1b2c3d44e5f6a7b8c9d0e1f2a3`,
+    ]);
   });
 
   it('authenticates from the environment and never prints the secret', async () => {
@@ -218,7 +235,7 @@ describe('mlbom generate on an mlruns file store', () => {
     expect((await validateBom(run.stdout)).issues).toEqual([]);
     const bom = JSON.parse(run.stdout) as Bom;
     const models = bom.components.filter((c) => c.type === 'machine-learning-model');
-    expect(models).toHaveLength(5);
+    expect(models).toHaveLength(6);
     expect(models.every((m) => m.purl?.startsWith('pkg:mlflow/') && !m.purl.includes('repository_url'))).toBe(true);
     // No path of this machine in the BOM (the store recorded another machine's paths: found again inside it).
     expect(run.stdout).not.toContain(repoRoot);

@@ -11,9 +11,11 @@ import {
   type PackageAsset,
   type Problem,
   type Property,
+  pypiPackage,
   type Relation,
   type SourceContext,
 } from '@mlbom/core';
+import { describeModelFile, type FileDescription, normalizeVersion } from '@mlbom/formats';
 import { scan, shouldScan } from '@mlbom/scanner';
 import { PackageURL } from 'packageurl-js';
 import { artifactFormat, isModelFile } from './artifact-format.js';
@@ -58,6 +60,24 @@ export const defaultScanner: ArtifactScanner = async (bytes, info) => {
   if (!shouldScan(info.path, head)) return undefined;
   return scan(bytes, { path: info.path, ...(info.signal ? { signal: info.signal } : {}) });
 };
+
+/** Which weights format's parameter count stands for the model when several are present (as @mlbom/local). */
+const PARAMETER_FORMATS = [
+  'safetensors',
+  'gguf',
+  'pytorch-zip',
+  'pytorch-legacy',
+  'torchscript',
+  'onnx',
+  'keras',
+  'keras-h5',
+  'tf-savedmodel',
+  'tflite',
+  'joblib',
+  'pickle',
+  'numpy-archive',
+  'numpy',
+] as const;
 
 /** Longest MLmodel / environment file read. */
 export const MAX_TEXT_BYTES = 1024 * 1024;
@@ -132,6 +152,8 @@ export class Assembler {
   readonly problems: Problem[] = [];
   private readonly runs = new Map<string, Promise<Run>>();
   private readonly loggedModels = new Map<string, Promise<LoggedModel>>();
+  /** Experiments the models read so far come from (their runs and logged models). */
+  readonly experimentIds = new Set<string>();
 
   constructor(
     readonly backend: MlflowBackend | undefined,
@@ -269,18 +291,42 @@ export class Assembler {
     this.finish(model, card);
   }
 
-  /** An MLflow 3 logged model named by `models:/m-<id>`. */
+  /**
+   * An MLflow 3 logged model (`models:/m-<id>`, or one the registry inventory finds unregistered).
+   *
+   * Its purl is `pkg:mlflow/<logged model name>@<model_id>?repository_url=...&model_uuid=...&run_id=...`.
+   * The mlflow purl type defines `version` as the model's version; an unregistered logged model has no
+   * registry version, and `model_id` is what MLflow itself puts in that place (`models:/m-<id>` stands
+   * where `models:/<name>/<version>` does) and is unique on its server, whereas the name (often just
+   * `model`) is not. `repository_url`, `model_uuid` and `run_id` are the type's own qualifiers.
+   */
   async addLoggedModel(loggedModel: LoggedModel): Promise<void> {
     const backend = this.backend as MlflowBackend;
     const subject = `models:/${loggedModel.modelId}`;
-    const model = this.newModel(`mlflow-logged-model:${loggedModel.modelId}`, loggedModel.name ?? loggedModel.modelId);
+    this.checkAborted(subject);
+    const purl = (modelUuid?: string | undefined) =>
+      mlflowPurl({
+        name: loggedModel.name ?? loggedModel.modelId,
+        version: loggedModel.modelId,
+        repositoryUrl: backend.repositoryUrl,
+        modelUuid,
+        runId: loggedModel.sourceRunId,
+      });
+    const model = this.newModel(purl(), loggedModel.name ?? loggedModel.modelId);
+    model.version = loggedModel.modelId;
     const card: ModelCardAsset = {};
-    model.properties.push(...prop('mlbom:mlflow:model-id', loggedModel.modelId));
+    model.properties.push(
+      ...prop('mlbom:mlflow:model-id', loggedModel.modelId),
+      ...prop('mlbom:mlflow:run-id', loggedModel.sourceRunId),
+    );
     this.applyLoggedModel(model, card, loggedModel);
     if (loggedModel.sourceRunId) await this.applyRunById(model, card, loggedModel.sourceRunId, subject);
     const tree = backend.loggedModelArtifacts(loggedModel);
     model.properties.push({ name: 'mlbom:mlflow:artifact-uri', value: safeUri(tree.location) });
-    await this.readArtifacts(model, card, tree, subject);
+    const info = await this.readArtifacts(model, card, tree, subject);
+    model.purl = purl(info?.modelUuid);
+    this.rekey(model.key, model.purl);
+    model.key = model.purl;
     this.finish(model, card);
   }
 
@@ -316,6 +362,7 @@ export class Assembler {
         .map((t) => ({ name: `mlbom:mlflow:logged-model-tag:${keySegment(t.key)}`, value: clip(t.value) })),
       ...lm.params.map((p) => ({ name: `mlbom:mlflow:param:${keySegment(p.key)}`, value: clip(p.value) })),
     );
+    if (lm.experimentId) this.experimentIds.add(lm.experimentId);
     if (lm.creatorId && !model.authors.includes(lm.creatorId)) model.authors.push(lm.creatorId);
     this.addMetrics(card, lm.metrics);
   }
@@ -348,6 +395,7 @@ export class Assembler {
 
   applyRun(model: MutableModel, card: ModelCardAsset, run: Run, subject: string): void {
     const tag = (key: string) => run.tags.find((t) => t.key === key)?.value;
+    if (run.experimentId) this.experimentIds.add(run.experimentId);
     const user = run.userId ?? tag('mlflow.user');
     if (user && !model.authors.includes(user)) model.authors.push(user);
     model.properties.push(
@@ -569,6 +617,7 @@ export class Assembler {
         'downloading artifacts',
       );
     }
+    const described: Array<{ path: string; description: FileDescription; unsafe: boolean }> = [];
     for (const file of wanted) {
       this.checkAborted(subject);
       if (!options.hash && !scanner) break;
@@ -582,7 +631,8 @@ export class Assembler {
       }
       try {
         const fetched = await tree.fetch(file.path, {
-          keep: scanner !== undefined,
+          // Kept (in a temporary file, not in memory) for the format readers and the scanner.
+          keep: true,
           hash: options.hash,
           maxBytes: options.maxDownloadBytes,
         });
@@ -590,10 +640,16 @@ export class Assembler {
           file.size = fetched.size;
           if (fetched.sha256) file.sha256 = fetched.sha256;
           file.format = artifactFormat(file.path, fetched.head);
+          if (fetched.bytes) {
+            // What the file says about itself, read from the bytes just downloaded (never fetched again).
+            const description = await this.describe(fetched.bytes, file, subject);
+            if (description) described.push({ path: file.path, description, unsafe: false });
+          }
           if (scanner && fetched.bytes) {
             try {
               const result = await scanner(fetched.bytes, { path: file.path, signal: this.ctx.signal });
               if (result) {
+                if (result.status === 'unsafe') for (const d of described) if (d.path === file.path) d.unsafe = true;
                 file.scanStatus = result.status;
                 file.findings = result.findings;
                 file.problems.push(...(result.problems ?? []));
@@ -625,8 +681,105 @@ export class Assembler {
         this.ctx.logger.warn(`${subject}/${file.path}: cannot download (${errorText(error)})`);
       }
     }
+    this.applyDescriptions(model, card, described);
     model.files.push(...[...files.values()].sort((a, b) => compare(a.path, b.path)));
     return info;
+  }
+
+  /** @mlbom/formats over a downloaded file; its properties and problems go on the file. */
+  private async describe(
+    bytes: ByteSource,
+    file: FileAsset & { properties: Property[]; problems: Problem[] },
+    subject: string,
+  ): Promise<FileDescription | undefined> {
+    try {
+      const description = await describeModelFile(bytes, file.path);
+      if (description.recognised) file.format = description.format;
+      file.properties.push(...description.properties);
+      for (const p of description.problems) {
+        file.problems.push({ ...p, subject: file.path });
+        this.ctx.logger.warn(`${subject}/${file.path}: ${p.message}`);
+      }
+      return description;
+    } catch (error) {
+      rethrowFatal(error);
+      file.problems.push({ code: 'FILE_UNREADABLE', message: errorText(error), subject: file.path });
+      return undefined;
+    }
+  }
+
+  /**
+   * What the model files record, as the local source uses it: the frameworks (with the versions the
+   * files name) linked from the model, the parameter count of its weights, and model card hints the
+   * MLmodel signature left open. A file the scanner found unsafe gives no card hints (its "class" may be
+   * `posix.system`).
+   */
+  private applyDescriptions(
+    model: MutableModel,
+    card: ModelCardAsset,
+    described: Array<{ path: string; description: FileDescription; unsafe: boolean }>,
+  ): void {
+    described.sort((a, b) => compare(a.path, b.path));
+    for (const { path, description } of described) {
+      for (const hint of description.frameworks) {
+        const evidence = { name: 'mlbom:evidence', value: `${path}: ${hint.evidence}` };
+        if (hint.ecosystem === 'generic') {
+          const name = hint.name.slice(0, 100);
+          const purl = `pkg:generic/${encodeURIComponent(name)}${hint.version ? `@${encodeURIComponent(hint.version)}` : ''}`;
+          this.addPackage(model.key, {
+            kind: 'package',
+            key: purl,
+            name,
+            ...(hint.version ? { version: hint.version } : {}),
+            purl,
+            role: 'framework',
+            ecosystem: 'generic',
+            properties: [evidence],
+          });
+          continue;
+        }
+        const version = hint.version ? normalizeVersion(hint.version) : undefined;
+        const pkg = pypiPackage({ name: hint.name, exactVersion: version, properties: [evidence] });
+        // A file that names no version points at the package MLmodel or the environment files pinned.
+        const listed =
+          version === undefined
+            ? [...this.relations.values()]
+                .filter((r) => r.type === 'depends-on' && r.from === model.key)
+                .map((r) => this.packages.get((r as { to: string }).to))
+                .find((p) => p?.name === pkg.name && p.ecosystem === 'pypi')
+            : undefined;
+        if (listed) this.relate({ type: 'depends-on', from: model.key, to: listed.key });
+        else this.addPackage(model.key, pkg);
+      }
+    }
+    for (const { description, unsafe } of described) {
+      if (unsafe) continue;
+      const hints = description.card;
+      if (hints.architectureFamily && !card.architectureFamily) card.architectureFamily = hints.architectureFamily;
+      if (hints.modelArchitecture && !card.modelArchitecture) card.modelArchitecture = hints.modelArchitecture;
+      if (hints.inputs?.length && !card.inputs?.length) card.inputs = hints.inputs;
+      if (hints.outputs?.length && !card.outputs?.length) card.outputs = hints.outputs;
+    }
+    // The model's parameter count: shards of one format added (safetensors), else the largest file of the
+    // first format that has one.
+    for (const format of PARAMETER_FORMATS) {
+      const counts = described
+        .filter((d) => d.description.recognised && d.description.format === format)
+        .map(({ description }) => ({
+          count: Number(description.properties.find((p) => p.name === 'mlbom:parameterCount')?.value ?? Number.NaN),
+          dtype: description.properties.find((p) => p.name === 'mlbom:dtype')?.value,
+        }))
+        .filter((c) => Number.isSafeInteger(c.count) && c.count > 0);
+      if (counts.length === 0) continue;
+      const total =
+        format === 'safetensors' ? counts.reduce((a, c) => a + c.count, 0) : Math.max(...counts.map((c) => c.count));
+      const dtypes = [...new Set(counts.flatMap((c) => (c.dtype ? c.dtype.split(',') : [])))];
+      model.properties.push(
+        { name: 'mlbom:parameterCount', value: String(total) },
+        ...prop('mlbom:dtype', dtypes.join(',')),
+      );
+      break;
+    }
   }
 
   finish(model: MutableModel, card: ModelCardAsset): void {

@@ -5,12 +5,14 @@ import { type MlflowOptions, mlflow } from './index.js';
 import {
   type FakeMlflow,
   M1,
+  M2,
   parse,
   propertyOf,
   R1,
   R2,
   R3,
   R4,
+  R5,
   recordingContext,
   rejection,
   startFakeMlflow,
@@ -55,7 +57,7 @@ describe('MLflow REST API', () => {
   it('inventories the registry, following pagination, as the file store with the same content does', async () => {
     const fake = await server();
     const { inventory } = await collect(fake, 'mlflow-registry:');
-    expect(inventory.models).toHaveLength(5);
+    expect(inventory.models).toHaveLength(6);
     const fromStore = parse(await mlflow({ trackingUri: store }).collect(store, recordingContext().ctx));
     expect(comparable(inventory, fake.url)).toEqual(comparable(fromStore, fake.url));
 
@@ -79,7 +81,16 @@ describe('MLflow REST API', () => {
     const downloaded = fake.downloads.map((d) => d.replace(/^[a-z-]+:/, ''));
     const names = downloaded.map((d) => d.slice(d.lastIndexOf('/') + 1));
     expect(new Set(names)).toEqual(
-      new Set(['MLmodel', 'requirements.txt', 'conda.yaml', 'python_env.yaml', 'model.pkl', 'model.pth', 'model.ubj']),
+      new Set([
+        'MLmodel',
+        'requirements.txt',
+        'conda.yaml',
+        'python_env.yaml',
+        'model.pkl',
+        'model.pth',
+        'model.ubj',
+        'model.onnx',
+      ]),
     );
     const defect = inventory.models.find((m) => m.name === 'defect-detector')!;
     const files = Object.fromEntries(defect.files.map((f) => [f.path, f]));
@@ -153,9 +164,74 @@ describe('MLflow REST API', () => {
     expect(fake.requests.some((r) => r.path === '/api/2.0/mlflow/artifacts/list')).toBe(true);
     expect(fake.downloads).toContain('run:model/MLmodel');
     const logged = await collect(fake, `models:/${M1}`);
-    expect(logged.inventory.models[0]).toMatchObject({ key: `mlflow-logged-model:${M1}`, name: 'model' });
+    expect(logged.inventory.models[0]).toMatchObject({
+      key: `pkg:mlflow/model@${M1}?model_uuid=b1c2d3e4f5a6478899aabbccddeeff05&repository_url=${encodeURIComponent(fake.url)}&run_id=${R5}`,
+      name: 'model',
+      version: M1,
+    });
     expect(propertyOf(logged.inventory.models[0]!, 'mlbom:mlflow:registered-as')).toBe('churn-xgb/1');
     expect(logged.inventory.packages.map((p) => p.key)).toContain('pkg:pypi/xgboost@2.1.1');
+  });
+
+  it('lists the MLflow 3 logged models no registered version covers, following pagination', async () => {
+    const fake = await server({ pageSize: 1 });
+    // Without registrations on the logged model, the version's model_id alone tells it is covered.
+    delete ((fake.registry.loggedModels.get(M1) as { info: Record<string, unknown> }).info as Record<string, unknown>)
+      .registrations;
+    const { inventory } = await collect(fake, 'mlflow-registry:');
+    const logged = inventory.models.filter((m) => m.version?.startsWith('m-'));
+    expect(logged.map((m) => m.key)).toEqual([
+      `pkg:mlflow/churn-onnx@${M2}?model_uuid=b1c2d3e4f5a6478899aabbccddeeff06&repository_url=${encodeURIComponent(fake.url)}&run_id=${R5}`,
+    ]);
+    expect(inventory.models.filter((m) => propertyOf(m, 'mlbom:mlflow:model-id') === M1)).toHaveLength(1);
+    const searches = fake.requests.filter((r) => r.path === '/api/2.0/mlflow/logged-models/search');
+    expect(searches.length).toBe(2);
+    expect(searches.every((r) => r.method === 'POST')).toBe(true);
+    expect(fake.requests.filter((r) => r.path === '/api/2.0/mlflow/experiments/search').length).toBe(5);
+
+    // With a filter: only the experiments of the versions listed.
+    const churn = await collect(fake, "mlflow-registry:name = 'churn-xgb'");
+    expect(churn.inventory.models.map((m) => m.name)).toEqual(['churn-onnx', 'churn-xgb']);
+    const fraud = await collect(fake, "mlflow-registry:name LIKE 'fraud%'");
+    expect(fraud.inventory.models.map((m) => m.name)).toEqual(['fraud-clf', 'fraud-clf']);
+  });
+
+  it('treats a server without logged models (MLflow 2) as having none, and a failing search as a problem', async () => {
+    const mlflow2 = await server({
+      faults: [{ match: '/logged-models/search', status: 404, errorCode: 'ENDPOINT_NOT_FOUND' }],
+    });
+    const old = await collect(mlflow2, 'mlflow-registry:');
+    expect(old.inventory.models).toHaveLength(5);
+    expect(old.inventory.problems).toEqual([]);
+    expect(old.messages.filter((m) => m.level === 'warn' && m.message.includes('logged'))).toEqual([]);
+
+    const failing = await server({ faults: [{ match: '/logged-models/search', status: 500 }] });
+    const broken = await collect(failing, 'mlflow-registry:', { retries: 0 });
+    expect(broken.inventory.models).toHaveLength(5);
+    expect(broken.inventory.problems.map((p) => p.code)).toEqual(['LOGGED_MODELS_UNREADABLE']);
+
+    // No experiments/search: the experiments of the versions are searched instead.
+    const noExperiments = await server({ faults: [{ match: '/experiments/search', status: 404 }] });
+    const fallback = await collect(noExperiments, 'mlflow-registry:');
+    expect(fallback.inventory.models.map((m) => m.name)).toContain('churn-onnx');
+  });
+
+  it('describes downloaded model files from the bytes already downloaded', async () => {
+    const fake = await server();
+    const { inventory } = await collect(fake, `models:/${M2}`, { scan: false });
+    const model = inventory.models[0]!;
+    const onnx = model.files.find((f) => f.path === 'model.onnx')!;
+    expect(onnx.format).toBe('onnx');
+    expect(propertyOf(onnx, 'mlbom:onnx:producer')).toBe('pytorch 1.13.0');
+    expect(propertyOf(model, 'mlbom:parameterCount')).toBe('58');
+    expect(inventory.packages.find((p) => p.key === 'pkg:pypi/torch@1.13.0')?.role).toBe('framework');
+    // One download of the file, for hash and description together.
+    expect(fake.downloads.filter((d) => d.endsWith('model.onnx'))).toHaveLength(1);
+
+    const pth = await collect(fake, 'models:/defect-detector/1');
+    const file = pth.inventory.models[0]!.files.find((f) => f.path === 'data/model.pth')!;
+    expect(propertyOf(file, 'mlbom:pytorch:archive')).toBe('whole-module');
+    expect(fake.downloads.filter((d) => d.endsWith('data/model.pth'))).toHaveLength(1);
   });
 
   it('reads a logged model whose artifacts are not behind the proxy through the logged-model routes', async () => {
@@ -214,6 +290,7 @@ describe('MLflow REST API', () => {
     const fake = await server({ faults });
     const { inventory } = await collect(fake, 'mlflow-registry:', { retries: 1 });
     expect(inventory.models.map((m) => `${m.name}@${m.version}`)).toEqual([
+      `churn-onnx@${M2}`,
       'churn-xgb@1',
       'fraud-clf@1',
       'fraud-clf@2',
@@ -290,7 +367,7 @@ describe('MLflow REST API', () => {
       const uri = fake.url.replace('http://', `http://alice:${secret}@`);
       const recorded = recordingContext();
       const inventory = parse(await mlflow({ trackingUri: uri }).collect('mlflow-registry:', recorded.ctx));
-      expect(inventory.models).toHaveLength(5);
+      expect(inventory.models).toHaveLength(6);
       expect(JSON.stringify(inventory)).not.toContain(secret);
       expect(JSON.stringify(recorded.messages)).not.toContain(secret);
       expect(inventory.models[0]?.purl).toContain(encodeURIComponent(fake.url));

@@ -549,6 +549,54 @@ export function restBackend(input: RestBackendOptions): MlflowBackend {
       );
       return toLoggedModel(r.model);
     },
+    async listExperiments(subject) {
+      const list = await paginate(subject, async (token) => {
+        const page = await httpJson(
+          {
+            ...request(subject, '/api/2.0/mlflow/experiments/search'),
+            method: 'POST',
+            body: JSON.stringify({
+              max_results: 1000,
+              view_type: 'ACTIVE_ONLY',
+              ...(token ? { page_token: token } : {}),
+            }),
+          },
+          z.object({
+            experiments: z
+              .array(z.object({ experiment_id: z.union([z.string(), z.number()]).transform(String) }))
+              .optional()
+              .nullable(),
+            next_page_token: strOpt,
+          }),
+        );
+        return { items: page.experiments ?? [], next: opt(page.next_page_token) };
+      });
+      return [...new Set(list.map((e) => e.experiment_id))];
+    },
+    async searchLoggedModels(experimentIds, subject) {
+      const out: LoggedModel[] = [];
+      // A search names at most 100 experiments here; larger registries are searched in slices.
+      for (let i = 0; i < experimentIds.length; i += 100) {
+        const slice = experimentIds.slice(i, i + 100);
+        const list = await paginate(subject, async (token) => {
+          const page = await httpJson(
+            {
+              ...request(subject, '/api/2.0/mlflow/logged-models/search'),
+              method: 'POST',
+              body: JSON.stringify({
+                experiment_ids: slice,
+                max_results: 100,
+                ...(token ? { page_token: token } : {}),
+              }),
+            },
+            z.object({ models: z.array(loggedModelJson).optional().nullable(), next_page_token: strOpt }),
+          );
+          return { items: page.models ?? [], next: opt(page.next_page_token) };
+        });
+        out.push(...list.map(toLoggedModel));
+      }
+      return out;
+    },
     async modelVersionArtifacts(version, loggedModel) {
       const subject = `model version ${version.name}/${version.version}`;
       let artifactUri: string | undefined;

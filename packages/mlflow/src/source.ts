@@ -16,7 +16,7 @@ import { type MlflowOptions, type ResolvedMlflowOptions, resolveMlflowOptions } 
 import { restBackend } from './rest.js';
 import { fileStoreBackend, isMlrunsStore, localPathOf } from './store.js';
 import { type MlflowTarget, parseMlflowUri } from './target.js';
-import type { MlflowBackend, ModelVersion, RegisteredModel } from './types.js';
+import type { LoggedModel, MlflowBackend, ModelVersion, RegisteredModel } from './types.js';
 import { compare, mapPool, safeUri } from './util.js';
 
 const SCHEME_RE = /^[a-z][a-z0-9+.-]+:/i;
@@ -100,6 +100,8 @@ async function collectRegistry(
     ctx.logger.warn(`${target}: no registered models in ${backend.display}${filter ? ` match ${filter}` : ''}`);
   }
   const jobs: Array<{ version: ModelVersion; registered: RegisteredModel }> = [];
+  /** Logged models (`m-<id>`) a listed version was registered from. */
+  const covered = new Set<string>();
   for (const model of registered) {
     assembler.checkAborted(target);
     try {
@@ -115,6 +117,10 @@ async function collectRegistry(
     }
   }
   await mapPool(jobs, options.concurrency, async ({ version, registered: model }) => {
+    if (version.modelId) covered.add(version.modelId);
+    // A server that leaves model_id out still names the logged model in the source.
+    const fromSource = /^models:\/(m-[\w-]+)\/?$/.exec(version.source ?? '')?.[1];
+    if (fromSource) covered.add(fromSource);
     try {
       await assembler.addVersion(version, model);
     } catch (error) {
@@ -131,6 +137,83 @@ async function collectRegistry(
       assembler.finish(bare, {});
     }
   });
+  await collectLoggedModels(assembler, backend, target, filter, covered);
+}
+
+/**
+ * MLflow 3 logged models that no registered version covers: of every active experiment, or with a
+ * filter only of the experiments the listed versions come from. A server without the MLflow 3
+ * endpoints (MLflow 2) has none; any other failure is a problem of the inventory, never fatal.
+ */
+async function collectLoggedModels(
+  assembler: Assembler,
+  backend: MlflowBackend,
+  target: string,
+  filter: string | undefined,
+  covered: Set<string>,
+): Promise<void> {
+  const { ctx, options } = assembler;
+  const subject = `logged models of ${backend.display}`;
+  let found: LoggedModel[];
+  try {
+    let experiments = [...assembler.experimentIds];
+    if (filter === undefined) {
+      try {
+        experiments = await backend.listExperiments(`experiments of ${backend.display}`);
+      } catch (error) {
+        if (isMlbomError(error) && (error.code === 'ABORTED' || error.code === 'AUTH')) throw error;
+        ctx.logger.debug(
+          `${target}: cannot list experiments (${errorMessage(error)}); searching those of the versions`,
+        );
+      }
+    }
+    if (experiments.length === 0) return;
+    experiments.sort((a, b) => Number(a) - Number(b) || compare(a, b));
+    found = await backend.searchLoggedModels(experiments, subject);
+  } catch (error) {
+    if (isMlbomError(error) && error.code === 'ABORTED') throw error;
+    if (isMlbomError(error) && error.code === 'NOT_FOUND') {
+      ctx.logger.debug(`${target}: no MLflow 3 logged models (${errorMessage(error)})`);
+      return;
+    }
+    assembler.problems.push({ code: 'LOGGED_MODELS_UNREADABLE', message: errorMessage(error), subject });
+    ctx.logger.warn(errorMessage(error));
+    return;
+  }
+  const seen = new Set<string>();
+  const unregistered = found
+    .filter((m) => {
+      if (covered.has(m.modelId) || m.registrations.length > 0 || seen.has(m.modelId)) return false;
+      seen.add(m.modelId);
+      return true;
+    })
+    .sort((a, b) => compare(a.modelId, b.modelId));
+  if (unregistered.length > 0) ctx.logger.info(`${target}: ${unregistered.length} unregistered logged model(s)`);
+  await mapPool(unregistered, options.concurrency, async (loggedModel) => {
+    try {
+      await assembler.addLoggedModel(loggedModel);
+    } catch (error) {
+      if (isMlbomError(error) && error.code === 'ABORTED') throw error;
+      const message = errorMessage(error);
+      const modelSubject = `models:/${loggedModel.modelId}`;
+      const key = mlflowPurl({
+        name: loggedModel.name ?? loggedModel.modelId,
+        version: loggedModel.modelId,
+        repositoryUrl: backend.repositoryUrl,
+        runId: loggedModel.sourceRunId,
+      });
+      const bare = assembler.newModel(key, loggedModel.name ?? loggedModel.modelId);
+      bare.purl = key;
+      bare.version = loggedModel.modelId;
+      bare.problems.push({ code: 'LOGGED_MODEL_UNREADABLE', message, subject: modelSubject });
+      ctx.logger.warn(`${modelSubject}: ${message}`);
+      assembler.finish(bare, {});
+    }
+  });
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function collectTarget(

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMlrunsStore, mlflow, readMlmodelDirectory, registeredModelFilter } from './index.js';
 import {
   M1,
+  M2,
   parse,
   propertiesOf,
   propertyOf,
@@ -14,6 +15,7 @@ import {
   R2,
   R3,
   R4,
+  R5,
   recordingContext,
   rejection,
   store,
@@ -26,6 +28,7 @@ describe('mlruns file store', () => {
     const { ctx, messages } = recordingContext();
     const inv = parse(await mlflow().collect(store, ctx));
     expect(inv.models.map((m) => `${m.name}@${m.version}`)).toEqual([
+      `churn-onnx@${M2}`,
       'churn-xgb@1',
       'defect-detector@1',
       'fraud-clf@1',
@@ -147,6 +150,40 @@ describe('mlruns file store', () => {
       slice: 'step 0, dataset churn-eval',
     });
     expect(inv.packages.map((p) => p.key)).toContain('pkg:pypi/xgboost@2.1.1');
+    // A logged model no version was registered from comes after the registry, keyed by its model_id.
+    const onnx = inv.models.find((m) => m.name === 'churn-onnx')!;
+    expect(onnx.purl).toBe(`pkg:mlflow/churn-onnx@${M2}?model_uuid=b1c2d3e4f5a6478899aabbccddeeff06&run_id=${R5}`);
+    expect(propertyOf(onnx, 'mlbom:mlflow:param:opset')).toBe('13');
+    expect(propertyOf(onnx, 'mlbom:mlflow:run-id')).toBe(R5);
+    expect(propertyOf(onnx, 'mlbom:mlflow:logged-model-tag:owner')).toBe('growth-team');
+    expect(onnx.card?.performanceMetrics).toContainEqual({
+      type: 'auc',
+      value: '0.87',
+      slice: 'step 0, dataset churn-eval',
+    });
+    expect(onnx.authors).toEqual(['dave']);
+    expect(inv.relations).toContainEqual({
+      type: 'trained-on',
+      from: onnx.key,
+      to: 'mlflow-dataset:churn-train@1a2b3c4d',
+    });
+    // What the weights file records: parameters on the file and the model, its producer as a framework.
+    const weights = onnx.files.find((f) => f.path === 'model.onnx')!;
+    expect(weights.format).toBe('onnx');
+    expect(propertyOf(weights, 'mlbom:parameterCount')).toBe('58');
+    expect(propertyOf(onnx, 'mlbom:parameterCount')).toBe('58');
+    expect(propertyOf(onnx, 'mlbom:dtype')).toBe('F32');
+    expect(onnx.card?.inputs).toEqual(['input: float32[batch,4]']);
+    expect(inv.relations).toContainEqual({ type: 'depends-on', from: onnx.key, to: 'pkg:pypi/torch@1.13.0' });
+    const torch = inv.packages.find((p) => p.key === 'pkg:pypi/torch@1.13.0')!;
+    expect(torch.role).toBe('framework');
+    expect(propertyOf(torch as { properties: Array<{ name: string; value: string }> }, 'mlbom:evidence')).toBe(
+      'model.onnx: onnx producer_name/producer_version',
+    );
+    // ...but a pickle the scanner flags names no model class.
+    const defect = inv.models.find((m) => m.name === 'defect-detector')!;
+    expect(defect.card?.modelArchitecture).not.toBe('posix.system');
+    expect(propertyOf(defect, 'mlbom:parameterCount')).toBe('8');
   });
 
   it('reads models:/ and runs:/ targets against a file: tracking URI', async () => {
@@ -162,7 +199,13 @@ describe('mlruns file store', () => {
     expect(run.models[0]?.files.map((f) => f.path)).toContain('data/model.pth');
     expect(run.models[0]?.files.find((f) => f.path === 'data/model.pth')?.format).toBe('pytorch-zip');
     const logged = parse(await source.collect(`models:/${M1}`, recordingContext().ctx));
-    expect(logged.models[0]).toMatchObject({ key: `mlflow-logged-model:${M1}`, name: 'model' });
+    expect(logged.models[0]).toMatchObject({
+      key: `pkg:mlflow/model@${M1}?model_uuid=b1c2d3e4f5a6478899aabbccddeeff05&run_id=${R5}`,
+      name: 'model',
+      version: M1,
+    });
+    const unregistered = parse(await source.collect(`models:/${M2}`, recordingContext().ctx));
+    expect(unregistered.models.map((m) => m.name)).toEqual(['churn-onnx']);
     expect(propertiesOf(logged.models[0]!, 'mlbom:mlflow:registered-as')).toEqual(['churn-xgb/1']);
   });
 
@@ -216,14 +259,18 @@ describe('mlruns file store', () => {
     it('lists every version, each with what went wrong', async () => {
       const { ctx } = recordingContext();
       const inv = parse(await mlflow().collect(dir, ctx));
-      expect(inv.models).toHaveLength(5);
+      expect(inv.models).toHaveLength(6);
       const defect = inv.models.find((m) => m.name === 'defect-detector')!;
       expect(defect.problems.map((p) => p.code)).toContain('ARTIFACTS_UNREADABLE');
       const sentiment = inv.models.find((m) => m.name === 'sentiment-distilbert')!;
       expect(sentiment.problems.map((p) => p.code)).toContain('MLMODEL_INVALID');
       const churn = inv.models.find((m) => m.name === 'churn-xgb')!;
       expect(churn.problems.map((p) => p.code)).toEqual(['VERSION_UNREADABLE']);
-      expect(inv.models.filter((m) => m.problems.length === 0).map((m) => m.name)).toEqual(['fraud-clf', 'fraud-clf']);
+      expect(inv.models.filter((m) => m.problems.length === 0).map((m) => m.name)).toEqual([
+        'churn-onnx',
+        'fraud-clf',
+        'fraud-clf',
+      ]);
     });
   });
 });

@@ -522,6 +522,29 @@ export async function fileStoreBackend(rootInput: string, ctx: SourceContext): P
       loggedModelDirs.set(model.modelId, dir);
       return model;
     },
+    async listExperiments() {
+      // Deleted experiments are in `.trash/`: like experiments/search, only the active ones.
+      const ids: string[] = [];
+      for (const dir of await listDirs(root)) {
+        if (dir === 'models' || dir.startsWith('.') || !existsSync(join(root, dir, 'meta.yaml'))) continue;
+        const meta = await readMeta(join(root, dir, 'meta.yaml')).catch(() => undefined);
+        if (meta && str(meta.lifecycle_stage) === 'deleted') continue;
+        ids.push(str(meta?.experiment_id) ?? dir);
+      }
+      return ids;
+    },
+    async searchLoggedModels(experimentIds, subject) {
+      const wanted = new Set(experimentIds);
+      const out: LoggedModel[] = [];
+      for (const dir of await experimentDirs()) {
+        if (!wanted.has(dir.slice(dir.lastIndexOf(sep) + 1))) continue;
+        for (const id of await listDirs(join(dir, 'models'))) {
+          if (!existsSync(join(dir, 'models', id, 'meta.yaml'))) continue;
+          out.push(await backend.getLoggedModel(id, subject));
+        }
+      }
+      return out;
+    },
     async modelVersionArtifacts(version, loggedModel) {
       const subject = `model version ${version.name}/${version.version}`;
       for (const uri of [version.storageLocation, version.source]) {

@@ -10,6 +10,8 @@ export const R3 = '3c7d8e9f0a1b42c3d4e5f6a7b8c9d0e1';
 export const R4 = '4d8e9f0a1b2c43d4e5f6a7b8c9d0e1f2';
 export const R5 = '5e9f0a1b2c3d44e5f6a7b8c9d0e1f2a3';
 export const M1 = 'm-6a0b1c2d3e4f45a6b7c8d9e0f1a2b3c4';
+/** An MLflow 3 logged model that no registered version covers. */
+export const M2 = 'm-7c2d3e4f5a6b47c8d9e0f1a2b3c4d5e6';
 export const store = fixtureStore;
 
 /** A context whose logger records every message. */

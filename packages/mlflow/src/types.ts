@@ -153,6 +153,13 @@ export interface MlflowBackend {
   getModelVersionByAlias(name: string, alias: string, subject: string): Promise<ModelVersion>;
   getRun(runId: string, subject: string): Promise<Run>;
   getLoggedModel(modelId: string, subject: string): Promise<LoggedModel>;
+  /** Ids of the active experiments (`experiments/search`). */
+  listExperiments(subject: string): Promise<string[]>;
+  /**
+   * MLflow 3 logged models of these experiments (`logged-models/search`), registered or not.
+   * @throws {MlbomError} NOT_FOUND when the server has no such endpoint (MLflow 2)
+   */
+  searchLoggedModels(experimentIds: string[], subject: string): Promise<LoggedModel[]>;
   /** The artifact folder of a model version (resolving its source / download URI). */
   modelVersionArtifacts(version: ModelVersion, loggedModel: LoggedModel | undefined): Promise<ArtifactTree>;
   runArtifacts(run: Run, path: string): ArtifactTree;

@@ -15,6 +15,8 @@ export interface FakeRegistry {
   versions: Map<string, Json[]>;
   runs: Map<string, Json>;
   loggedModels: Map<string, Json>;
+  /** experiments/search shape, active experiments only. */
+  experiments: Json[];
 }
 
 const RUN_STATUS = ['', 'RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
@@ -88,8 +90,19 @@ function proxied(uri: string): string {
 export function loadRegistry(root: string): FakeRegistry {
   const runs = new Map<string, Json>();
   const loggedModels = new Map<string, Json>();
+  const experiments: Json[] = [];
   for (const exp of dirs(root).filter((d) => /^\d+$/.test(d))) {
     const expDir = join(root, exp);
+    const expMeta = yamlFile(join(expDir, 'meta.yaml'));
+    experiments.push({
+      experiment_id: exp,
+      name: expMeta.name,
+      artifact_location: proxied(String(expMeta.artifact_location)),
+      lifecycle_stage: expMeta.lifecycle_stage,
+      // int64s as strings, as some servers send them.
+      creation_time: String(expMeta.creation_time),
+      last_update_time: String(expMeta.last_update_time),
+    });
     for (const runId of dirs(expDir).filter((d) => existsSync(join(expDir, d, 'meta.yaml')))) {
       const dir = join(expDir, runId);
       const meta = yamlFile(join(dir, 'meta.yaml'));
@@ -138,8 +151,9 @@ export function loadRegistry(root: string): FakeRegistry {
           model_id: id,
           experiment_id: String(meta.experiment_id),
           name: meta.name,
-          creation_timestamp_ms: meta.creation_timestamp,
-          last_updated_timestamp_ms: meta.last_updated_timestamp,
+          // int64s as strings, as proto3 JSON allows.
+          creation_timestamp_ms: String(meta.creation_timestamp),
+          last_updated_timestamp_ms: String(meta.last_updated_timestamp),
           artifact_uri: proxied(String(meta.artifact_location)),
           status: LOGGED_STATUS[meta.status as number],
           model_type: meta.model_type || undefined,
@@ -196,7 +210,7 @@ export function loadRegistry(root: string): FakeRegistry {
         .map((v) => ({ name, version: v.version, current_stage: v.current_stage, status: v.status })),
     });
   }
-  return { root, registeredModels, versions, runs, loggedModels };
+  return { root, registeredModels, versions, runs, loggedModels, experiments };
 }
 
 export function isDir(path: string): boolean {

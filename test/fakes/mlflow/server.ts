@@ -89,6 +89,14 @@ function page<T>(items: T[], query: Record<string, string>, size: number): { ite
     : { items: slice };
 }
 
+/** A POST body's paging fields as the query `page()` reads. */
+function pageQuery(body: Json): Record<string, string> {
+  const q: Record<string, string> = {};
+  if (body.max_results !== undefined) q.max_results = String(body.max_results);
+  if (typeof body.page_token === 'string') q.page_token = body.page_token;
+  return q;
+}
+
 /** Files and folders directly in `dir`, as MLflow's FileInfo. */
 function listDir(dir: string, prefix: string): Json[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
@@ -214,6 +222,25 @@ export async function startFakeMlflow(options: FakeMlflowOptions = {}): Promise<
     },
   };
 
+  /** MLflow 3 POST endpoints, with a JSON body. */
+  const post: Record<string, (body: Json) => Json> = {
+    'experiments/search': (body) => {
+      const all = registry.experiments.filter((e) => e.lifecycle_stage !== 'deleted');
+      const p = page(all, pageQuery(body), pageSize);
+      return { experiments: p.items, ...(p.next ? { next_page_token: p.next } : {}) };
+    },
+    'logged-models/search': (body) => {
+      const ids = body.experiment_ids;
+      if (!Array.isArray(ids) || ids.length === 0) throw badParam('experiment_ids must be a non-empty list');
+      const wanted = new Set(ids.map(String));
+      const all = [...registry.loggedModels.values()]
+        .filter((m) => wanted.has(String((m.info as Json).experiment_id)))
+        .sort((a, b) => ((a.info as Json).model_id as string).localeCompare((b.info as Json).model_id as string));
+      const p = page(all, pageQuery(body), pageSize);
+      return { models: p.items, ...(p.next ? { next_page_token: p.next } : {}) };
+    },
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
@@ -299,6 +326,21 @@ export async function startFakeMlflow(options: FakeMlflowOptions = {}): Promise<
       return;
     }
     const endpoint = /^\/api\/2\.0\/mlflow\/(.+)$/.exec(path)?.[1];
+    const poster = endpoint && req.method === 'POST' ? post[endpoint] : undefined;
+    if (poster) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      } catch {
+        throw badParam('Malformed JSON request body');
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw badParam('Request body must be an object');
+      sendJson(res, 200, poster(body as Json));
+      return;
+    }
     const handler = endpoint && req.method === 'GET' ? api[endpoint] : undefined;
     if (!handler) throw new HttpError(404, 'ENDPOINT_NOT_FOUND', `No API endpoint ${req.method} ${path}`);
     sendJson(res, 200, handler(query, res) ?? {});

@@ -7,7 +7,7 @@ const nonEmpty = (value: string | undefined) => (value !== undefined && value.tr
 
 /**
  * MLflow: `models:/...`, `runs:/...` and `mlruns` folders as targets, `--mlflow-registry` for every
- * registered model version. The tracking server and its credentials come from the environment the
+ * registered model version (and the unregistered MLflow 3 logged models). The tracking server and its credentials come from the environment the
  * way the MLflow client reads them: MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME and
  * MLFLOW_TRACKING_PASSWORD (basic, wins when both are set), else MLFLOW_TRACKING_TOKEN (bearer).
  */
@@ -19,7 +19,11 @@ export const mlflowPlugin: SourcePlugin = {
         '--tracking-uri <uri>',
         'MLflow tracking server (http(s)://...) or mlruns file store for models:/, runs:/ and --mlflow-registry (default: $MLFLOW_TRACKING_URI)',
       )
-      .option('--mlflow-registry', 'inventory every registered model version of the MLflow tracking server', false)
+      .option(
+        '--mlflow-registry',
+        'inventory every registered model version of the MLflow tracking server, then the MLflow 3 logged models no version covers',
+        false,
+      )
       .option('--filter <filter>', `with --mlflow-registry: an MLflow search filter, e.g. "name LIKE 'fraud%'"`)
       .addOption(
         new Option(
