@@ -8,6 +8,7 @@ export * from './keras.js';
 export * from './numpy.js';
 export * from './onnx.js';
 export * from './pickle.js';
+export * from './pickle-opcodes.js';
 export * from './protobuf.js';
 export * from './python.js';
 export * from './pytorch.js';

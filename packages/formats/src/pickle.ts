@@ -1,8 +1,21 @@
-// A static pickle walker: it interprets opcodes over symbolic values and NEVER imports or calls
-// anything. No npm package walks pickles without building objects, and the walk must skip
-// the raw data that joblib and torch interleave with opcodes, so it is written here.
+// A static pickle walker for metadata: it interprets opcodes (decoded by pickle-opcodes.ts, shared
+// with the scanner) over symbolic values and NEVER imports or calls anything. No npm package walks
+// pickles without building objects, and the walk must skip the raw data that joblib and torch
+// interleave with opcodes, so it is written here.
 import type { ByteSource } from '@mlbom/core';
-import { Cursor, DtypeTally, formatError, latin1, product, utf8 } from './util.js';
+import {
+  BYTES_ARG,
+  cursorPickleInput,
+  newPickleOp,
+  PickleDecodeError,
+  type PickleDecodeOptions,
+  type PickleOp,
+  pickleArgKind,
+  readBufferedPickleOp,
+  readPickleOp,
+  STRING_ARG,
+} from './pickle-opcodes.js';
+import { Cursor, DtypeTally, formatError, product } from './util.js';
 
 export const PICKLE_LIMITS = {
   maxOpcodes: 20_000_000,
@@ -269,52 +282,6 @@ class Vm {
     return l;
   }
 
-  async byte(): Promise<number> {
-    if (!this.c.has(1)) await this.c.need(1, 'pickle');
-    return this.c.u8();
-  }
-
-  async fixed(n: number): Promise<Uint8Array> {
-    if (!this.c.has(n)) await this.c.need(n, 'pickle');
-    return this.c.bytes(n);
-  }
-
-  async line(): Promise<string> {
-    let out = '';
-    for (;;) {
-      const b = await this.byte();
-      if (b === 0x0a) return out;
-      if (out.length >= PICKLE_LIMITS.maxLine) this.fail('text argument longer than 4096 bytes');
-      out += String.fromCharCode(b);
-    }
-  }
-
-  async len4(): Promise<number> {
-    await this.c.need(4, 'pickle');
-    return this.c.u32();
-  }
-
-  async len8(): Promise<number> {
-    await this.c.need(8, 'pickle');
-    const v = this.c.u64();
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`length ${v} out of range`);
-    return Number(v);
-  }
-
-  async text(length: number, decode: 'utf8' | 'latin1'): Promise<PValue> {
-    if (length > PICKLE_LIMITS.maxString) {
-      this.c.skip(length, 'pickle string');
-      return new POpaque(`string of ${length} bytes`);
-    }
-    const bytes = await this.fixed(length);
-    return decode === 'utf8' ? utf8(bytes) : latin1(bytes);
-  }
-
-  bytes(length: number): PBytes {
-    this.c.skip(length, 'pickle bytes');
-    return new PBytes(length);
-  }
-
   addGlobal(module: string, name: string, offset: number): PGlobal {
     const g = new PGlobal(module, name);
     const q = g.qualified;
@@ -324,14 +291,6 @@ class Vm {
       this.w.info.globalRefs.push({ module, name, offset });
     }
     return g;
-  }
-
-  long(bytes: Uint8Array): number | bigint {
-    if (bytes.length === 0) return 0;
-    let v = 0n;
-    for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i] as number);
-    if ((bytes[bytes.length - 1] as number) & 0x80) v -= 1n << BigInt(bytes.length * 8);
-    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
   }
 
   /** Torch tensors rebuilt from storages: counts parameters by dtype. */
@@ -404,25 +363,45 @@ class Vm {
       return;
     }
     if (typeof alignment === 'number' && alignment > 0) {
-      const padding = await this.byte();
-      this.c.skip(padding, 'joblib padding');
+      await this.c.need(1, 'joblib padding');
+      this.c.skip(this.c.u8(), 'joblib padding');
     }
     const count = product(this.c.source, shape, 'joblib array shape');
     this.c.skip(count * itemSize, 'joblib array data');
   }
 }
 
+/** How the metadata walk decodes: short lines, long strings skipped unread, bytes never kept. */
+const DECODE: PickleDecodeOptions = {
+  maxLine: PICKLE_LIMITS.maxLine,
+  maxText: PICKLE_LIMITS.maxString,
+  keepText: 0,
+  maxKeptBytes: 0,
+};
+
+function numeric(v: bigint): number | bigint {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+}
+
 async function walk(c: Cursor, w: Walk): Promise<PValue | undefined> {
   const vm: Vm = new Vm(c, w);
+  const input = cursorPickleInput(c);
+  const scratch = newPickleOp();
   const info = w.info;
   for (;;) {
     if (++info.opcodeCount > PICKLE_LIMITS.maxOpcodes) {
       info.truncated = true;
       return undefined;
     }
-    const at = c.pos;
-    const op = await vm.byte();
-    switch (op) {
+    let op: PickleOp;
+    try {
+      op = readBufferedPickleOp(input, DECODE, scratch) ?? (await readPickleOp(input, DECODE));
+    } catch (error) {
+      if (!(error instanceof PickleDecodeError)) throw error;
+      throw formatError(c.source, `pickle: ${error.message} (offset ${error.offset})`);
+    }
+    const at = op.offset;
+    switch (op.code) {
       case 0x28: // MARK
         vm.marks.push(vm.stack.length);
         break;
@@ -439,44 +418,29 @@ async function walk(c: Cursor, w: Walk): Promise<PValue | undefined> {
         vm.push(vm.top());
         break;
       case 0x46: // FLOAT
-        vm.push(Number.parseFloat(await vm.line()));
+      case 0x47: // BINFLOAT
+        vm.push(op.float);
         break;
-      case 0x49: {
-        // INT
-        const l = await vm.line();
-        vm.push(l === '00' ? false : l === '01' ? true : Number.parseInt(l, 10));
+      case 0x49: // INT
+      case 0x4c: // LONG
+        vm.push(op.bool ?? numeric(op.big ?? 0n));
         break;
-      }
       case 0x4a: // BININT
-        await c.need(4, 'pickle');
-        vm.push(c.i32());
-        break;
       case 0x4b: // BININT1
-        vm.push(await vm.byte());
-        break;
       case 0x4d: // BININT2
-        await c.need(2, 'pickle');
-        vm.push(c.u16());
+        vm.push(op.int);
         break;
-      case 0x4c: {
-        // LONG
-        const l = (await vm.line()).replace(/L$/, '');
-        try {
-          const v = BigInt(l);
-          vm.push(v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v);
-        } catch {
-          vm.fail('invalid LONG');
-        }
+      case 0x8a: // LONG1
+      case 0x8b: // LONG4
+        vm.push(op.big === undefined ? new POpaque('huge integer') : numeric(op.big));
         break;
-      }
       case 0x4e: // NONE
         vm.push(null);
         break;
       case 0x50: {
         // PERSID
-        const pid = await vm.line();
-        vm.onPersistent(pid);
-        vm.push(new PPersistent(pid));
+        vm.onPersistent(op.text);
+        vm.push(new PPersistent(op.text));
         break;
       }
       case 0x51: {
@@ -495,42 +459,6 @@ async function walk(c: Cursor, w: Walk): Promise<PValue | undefined> {
         vm.push(call);
         break;
       }
-      case 0x53: {
-        // STRING: a quoted repr
-        const l = await vm.line();
-        vm.push(l.replace(/^(['"])(.*)\1$/s, '$2'));
-        break;
-      }
-      case 0x54: // BINSTRING
-        vm.push(await vm.text(await vm.len4(), 'latin1'));
-        break;
-      case 0x55: // SHORT_BINSTRING
-        vm.push(await vm.text(await vm.byte(), 'latin1'));
-        break;
-      case 0x56: // UNICODE (raw-unicode-escape)
-        vm.push(
-          (await vm.line()).replace(/\\u([0-9a-fA-F]{4})/g, (_, h) => String.fromCharCode(Number.parseInt(h, 16))),
-        );
-        break;
-      case 0x58: // BINUNICODE
-        vm.push(await vm.text(await vm.len4(), 'utf8'));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        vm.push(await vm.text(await vm.byte(), 'utf8'));
-        break;
-      case 0x8d: // BINUNICODE8
-        vm.push(await vm.text(await vm.len8(), 'utf8'));
-        break;
-      case 0x42: // BINBYTES
-        vm.push(vm.bytes(await vm.len4()));
-        break;
-      case 0x43: // SHORT_BINBYTES
-        vm.push(vm.bytes(await vm.byte()));
-        break;
-      case 0x8e: // BINBYTES8
-      case 0x96: // BYTEARRAY8
-        vm.push(vm.bytes(await vm.len8()));
-        break;
       case 0x61: {
         // APPEND
         const v = vm.pop();
@@ -560,9 +488,7 @@ async function walk(c: Cursor, w: Walk): Promise<PValue | undefined> {
       }
       case 0x63: {
         // GLOBAL
-        const module = await vm.line();
-        const name = await vm.line();
-        vm.push(vm.addGlobal(module, name, at));
+        vm.push(vm.addGlobal(op.text, op.name, at));
         break;
       }
       case 0x93: {
@@ -575,10 +501,8 @@ async function walk(c: Cursor, w: Walk): Promise<PValue | undefined> {
       }
       case 0x69: {
         // INST
-        const module = await vm.line();
-        const name = await vm.line();
         const args = vm.popMark();
-        vm.push(new PCall(vm.addGlobal(module, name, at), vm.container('tuple', args)));
+        vm.push(new PCall(vm.addGlobal(op.text, op.name, at), vm.container('tuple', args)));
         break;
       }
       case 0x6f: {
@@ -669,63 +593,27 @@ async function walk(c: Cursor, w: Walk): Promise<PValue | undefined> {
       case 0x91: // FROZENSET
         vm.push(vm.container('set', vm.popMark()));
         break;
-      case 0x67: {
-        // GET
-        const i = Number.parseInt(await vm.line(), 10);
-        vm.push(vm.memo.get(i) ?? new POpaque('memo'));
-        break;
-      }
+      case 0x67: // GET
       case 0x68: // BINGET
-        vm.push(vm.memo.get(await vm.byte()) ?? new POpaque('memo'));
-        break;
       case 0x6a: // LONG_BINGET
-        vm.push(vm.memo.get(await vm.len4()) ?? new POpaque('memo'));
+        vm.push(vm.memo.get(op.int) ?? new POpaque('memo'));
         break;
-      case 0x70: {
-        // PUT
-        const i = Number.parseInt(await vm.line(), 10);
-        if (vm.memo.size < PICKLE_LIMITS.maxMemo) vm.memo.set(i, vm.top());
+      case 0x70: // PUT
+      case 0x71: // BINPUT
+      case 0x72: // LONG_BINPUT
+        if (vm.memo.size < PICKLE_LIMITS.maxMemo) vm.memo.set(op.int, vm.top());
         break;
-      }
-      case 0x71: {
-        // BINPUT
-        const i = await vm.byte();
-        if (vm.memo.size < PICKLE_LIMITS.maxMemo) vm.memo.set(i, vm.top());
-        break;
-      }
-      case 0x72: {
-        // LONG_BINPUT
-        const i = await vm.len4();
-        if (vm.memo.size < PICKLE_LIMITS.maxMemo) vm.memo.set(i, vm.top());
-        break;
-      }
       case 0x94: // MEMOIZE
         if (vm.memo.size < PICKLE_LIMITS.maxMemo) vm.memo.set(vm.memo.size, vm.top());
         break;
-      case 0x47: {
-        // BINFLOAT (big-endian)
-        const b = await vm.fixed(8);
-        vm.push(new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false));
+      case 0x80: // PROTO
+        if (op.int > 5) vm.fail(`unsupported protocol ${op.int}`);
+        info.protocol = Math.max(info.protocol, op.int);
         break;
-      }
-      case 0x80: {
-        // PROTO
-        const p = await vm.byte();
-        if (p > 5) vm.fail(`unsupported protocol ${p}`);
-        info.protocol = Math.max(info.protocol, p);
-        break;
-      }
       case 0x82: // EXT1
-        vm.push(new POpaque(`ext ${await vm.byte()}`));
-        break;
-      case 0x83: {
-        // EXT2
-        await c.need(2, 'pickle');
-        vm.push(new POpaque(`ext ${c.u16()}`));
-        break;
-      }
+      case 0x83: // EXT2
       case 0x84: // EXT4
-        vm.push(new POpaque(`ext ${await vm.len4()}`));
+        vm.push(new POpaque(`ext ${op.int}`));
         break;
       case 0x88: // NEWTRUE
         vm.push(true);
@@ -733,28 +621,19 @@ async function walk(c: Cursor, w: Walk): Promise<PValue | undefined> {
       case 0x89: // NEWFALSE
         vm.push(false);
         break;
-      case 0x8a: // LONG1
-        vm.push(vm.long(await vm.fixed(await vm.byte())));
-        break;
-      case 0x8b: {
-        // LONG4
-        const n = await vm.len4();
-        if (n > 1024) {
-          c.skip(n, 'pickle long');
-          vm.push(new POpaque('huge integer'));
-        } else vm.push(vm.long(await vm.fixed(n)));
-        break;
-      }
-      case 0x95: // FRAME
-        await vm.len8();
+      case 0x95: // FRAME: the length is not trusted; opcodes are read in sequence.
         break;
       case 0x97: // NEXT_BUFFER
         vm.push(new POpaque('out-of-band buffer'));
         break;
       case 0x98: // READONLY_BUFFER
         break;
-      default:
-        vm.fail(`unknown opcode 0x${op.toString(16).padStart(2, '0')}`);
+      default: {
+        const arg = pickleArgKind(op.code);
+        if (arg === STRING_ARG) vm.push(op.whole ? op.text : new POpaque(`string of ${op.length} bytes`));
+        else if (arg === BYTES_ARG) vm.push(new PBytes(op.length));
+        else vm.fail(`unknown opcode 0x${op.code.toString(16).padStart(2, '0')}`);
+      }
     }
   }
 }

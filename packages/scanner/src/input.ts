@@ -229,6 +229,28 @@ export class Reader {
     return rest.length >= n;
   }
 
+  /** The next byte, or -1 when the stream ends. */
+  async byte(): Promise<number> {
+    if (this.p < this.buf.length || (await this.fill(1))) return this.buf[this.p++] as number;
+    return -1;
+  }
+
+  /** The byte `k` places ahead when it is already buffered (not consumed); else -1. */
+  peekByte(k: number): number {
+    const i = this.p + k;
+    return i < this.buf.length ? (this.buf[i] as number) : -1;
+  }
+
+  /** A view of the next `n` bytes when they are already buffered (not consumed); else undefined. */
+  buffered(n: number): Uint8Array | undefined {
+    return this.buf.length - this.p >= n ? this.buf.subarray(this.p, this.p + n) : undefined;
+  }
+
+  /** Consumes `n` buffered bytes. */
+  advance(n: number): void {
+    this.p += n;
+  }
+
   /** Whether the stream has no more bytes. */
   async atEnd(): Promise<boolean> {
     return !(await this.fill(1));

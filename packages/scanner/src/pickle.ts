@@ -1,11 +1,25 @@
 import { inflateSync } from 'node:zlib';
+import {
+  BYTES_ARG,
+  latin1,
+  newPickleOp,
+  PickleDecodeError,
+  type PickleDecodeOptions,
+  type PickleOp,
+  pickleArgKind,
+  pyRepr,
+  readBufferedPickleOp,
+  readPickleOp,
+  STRING_ARG,
+} from '@mlbom/formats';
 import { classifyGlobal, type Verdict } from './classify.js';
 import type { Collector } from './collector.js';
 import { LimitError, type Reader } from './input.js';
 import { NESTED_LOADERS, PY2_MODULE_ALIASES, PY2_NAME_ALIASES } from './rules.js';
 
 /**
- * A pickle analyser that never unpickles: it walks the opcodes of protocols 0-5 and emulates the
+ * A pickle analyser that never unpickles: it walks the opcodes of protocols 0-5 (decoded by
+ * @mlbom/formats' pickle-opcodes, shared with the metadata reader) and emulates the
  * stack, the mark stack and the memo symbolically, recording every global imported (GLOBAL, INST,
  * STACK_GLOBAL, whatever feeds its operands) and every call made (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ,
  * INST, BUILD). FRAME lengths are ignored: the opcodes are read in sequence, as the C unpickler does.
@@ -69,6 +83,14 @@ export const DEFAULT_PICKLE_LIMITS: PickleLimits = {
   maxKeptBytes: 16 * 1024 * 1024,
 };
 
+/**
+ * How the analyser decodes: lines up to 1 MiB, strings over 1 MiB kept in part (64 KiB, for
+ * evidence), bytes literals kept up to `maxKeptBytes` (set per run from the limits).
+ */
+function decodeOptions(limits: PickleLimits): PickleDecodeOptions {
+  return { maxLine: 1024 * 1024, maxText: 1024 * 1024, keepText: 64 * 1024, maxKeptBytes: limits.maxKeptBytes };
+}
+
 export interface PickleContext {
   collector: Collector;
   /** Location string of an offset in this stream, e.g. `archive/data.pkl@12`. */
@@ -106,19 +128,6 @@ export interface PickleRun {
 }
 
 // --- describing values for evidence ---------------------------------------------------------------
-
-function pyRepr(s: string): string {
-  const body = s.length > 120 ? `${s.slice(0, 117)}...` : s;
-  let out = "'";
-  for (const ch of body) {
-    const code = ch.charCodeAt(0);
-    if (ch === '\\' || ch === "'") out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return `${out}'`;
-}
 
 /** A short Python-like rendering of a value, bounded in depth and length. */
 export function describe(v: Value, depth = 0): string {
@@ -163,53 +172,6 @@ export function describe(v: Value, depth = 0): string {
     case 'unknown':
       return `<${v.why}>`;
   }
-}
-
-// --- text arguments of protocol 0 opcodes ------------------------------------------------------------
-
-const utf8 = new TextDecoder('utf-8');
-
-function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
-}
-
-/** Python's `codecs.escape_decode` for the STRING opcode's quoted argument. */
-function escapeDecode(s: string): string {
-  return s.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.|\n)/gs, (_, e: string) => {
-    if (e[0] === 'x') return String.fromCharCode(Number.parseInt(e.slice(1), 16));
-    if (/^[0-7]/.test(e)) return String.fromCharCode(Number.parseInt(e, 8) & 0xff);
-    const simple: Record<string, string> = {
-      n: '\n',
-      t: '\t',
-      r: '\r',
-      a: '\x07',
-      b: '\b',
-      f: '\f',
-      v: '\v',
-      '\n': '',
-    };
-    return simple[e] ?? (e === '\\' || e === "'" || e === '"' ? e : `\\${e}`);
-  });
-}
-
-/** raw-unicode-escape, used by the UNICODE opcode. */
-function rawUnicodeDecode(b: Uint8Array): string {
-  return latin1(b).replace(
-    /\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g,
-    (_, u4: string | undefined, u8: string | undefined) => {
-      const cp = Number.parseInt((u4 ?? u8) as string, 16);
-      return cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd';
-    },
-  );
-}
-
-function decodeLong(b: Uint8Array): number {
-  if (b.length === 0) return 0;
-  if (b.length > 8) return Number.NaN;
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i] as number);
-  if ((b[b.length - 1] as number) & 0x80) v -= 1n << BigInt(b.length * 8);
-  return Number(v);
 }
 
 // --- the machine ---------------------------------------------------------------------------------
@@ -340,6 +302,8 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
     return run;
   }
   const { limits } = ctx;
+  const DECODE = decodeOptions(limits);
+  const scratch = newPickleOp();
   let stack: Value[] = [];
   const marks: Value[][] = [];
   const memo = new Map<number, Value>();
@@ -460,63 +424,22 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
     memo.clear();
   };
 
-  const readLine = async (what: string): Promise<Uint8Array> => {
-    const line = await reader.line(1024 * 1024);
-    if (line === null) throw new Lexical(`truncated ${what}`);
-    if (line === undefined) throw new Lexical(`${what} longer than 1 MiB`);
-    return line;
-  };
-  const need = async (n: number, what: string) => {
-    if (reader.avail() < n && !(await reader.fill(n))) throw new Lexical(`truncated ${what}`);
-  };
-  const u32 = (): number => {
-    const b = reader.buf;
-    const p = reader.p;
-    reader.p += 4;
-    return (
-      ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16)) + (b[p + 3] as number) * 0x1000000
-    );
-  };
-  const i32 = (): number => u32() | 0;
-  const u64 = (): number => {
-    const lo = u32();
-    const hi = u32();
-    return hi * 0x100000000 + lo;
-  };
-  const strArg = async (n: number, decode: (b: Uint8Array) => string): Promise<Value> => {
-    if (n > 1024 * 1024) {
-      const kept = await reader.take(n, 64 * 1024);
-      if (!kept) throw new Lexical('truncated string');
-      return { k: 'str', v: decode(kept), len: n };
-    }
-    const b = await reader.read(n);
-    if (!b) throw new Lexical('truncated string');
-    const s = decode(b);
-    lastStr = [lastStr[1], s];
-    return { k: 'str', v: s, len: s.length };
-  };
-  const bytesArg = async (n: number): Promise<Value> => {
-    if (n > limits.maxKeptBytes) {
-      if (!(await reader.skip(n))) throw new Lexical('truncated bytes');
-      return { k: 'bytes', data: undefined, len: n };
-    }
-    const b = await reader.read(n);
-    if (!b) throw new Lexical('truncated bytes');
-    // Keep a copy only when small enough to matter (nested loaders, evidence).
-    return { k: 'bytes', data: b.slice(), len: n };
+  const str = (op: PickleOp): Value => {
+    if (!op.whole) return { k: 'str', v: op.text, len: op.length };
+    lastStr = [lastStr[1], op.text];
+    return { k: 'str', v: op.text, len: op.text.length };
   };
 
   let ops = 0;
   try {
     for (;;) {
-      if (reader.p >= reader.buf.length && !(await reader.fill(1))) throw new Lexical('pickle ends without STOP');
-      opOffset = reader.pos;
-      const op = reader.buf[reader.p++] as number;
+      const op = readBufferedPickleOp(reader, DECODE, scratch) ?? (await readPickleOp(reader, DECODE));
+      opOffset = op.offset;
       ops++;
       if ((ops & 0xffff) === 0 && reader.signal?.aborted) throw reader.signal.reason ?? new Error('aborted');
       if (!lexicalOnly && stack.length > limits.maxStack) degrade(`stack deeper than ${limits.maxStack} entries`);
       try {
-        switch (op) {
+        switch (op.code) {
           // ---- structure ----
           case 0x28: // MARK
             if (!lexicalOnly) {
@@ -548,16 +471,10 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
           case 0x32: // DUP
             if (!lexicalOnly) push(top());
             break;
-          case 0x80: {
-            // PROTO
-            await need(1, 'PROTO');
-            const proto = reader.buf[reader.p++] as number;
-            if (proto > 5) structuralError ??= { message: `unsupported pickle protocol ${proto}`, offset: opOffset };
+          case 0x80: // PROTO
+            if (op.int > 5) structuralError ??= { message: `unsupported pickle protocol ${op.int}`, offset: opOffset };
             break;
-          }
           case 0x95: // FRAME: the length is not trusted; opcodes are read in sequence.
-            await need(8, 'FRAME');
-            reader.p += 8;
             break;
           // ---- constants ----
           case 0x4e: // NONE
@@ -569,152 +486,23 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
           case 0x89: // NEWFALSE
             if (!lexicalOnly) push(FALSE);
             break;
-          case 0x49: {
-            // INT
-            const text = latin1(await readLine('INT')).trim();
-            if (!/^[+-]?\d+$/.test(text)) throw new Lexical(`invalid INT ${pyRepr(text)}`);
-            if (!lexicalOnly) push(text === '01' ? TRUE : text === '00' ? FALSE : intValue(Number(text)));
+          case 0x49: // INT
+          case 0x4c: // LONG
+            if (!lexicalOnly) push(op.bool === undefined ? intValue(Number(op.big)) : op.bool ? TRUE : FALSE);
             break;
-          }
-          case 0x4c: {
-            // LONG
-            const text = latin1(await readLine('LONG'))
-              .trim()
-              .replace(/L$/, '');
-            if (!/^[+-]?\d+$/.test(text)) throw new Lexical(`invalid LONG ${pyRepr(text)}`);
-            if (!lexicalOnly) push(intValue(Number(text)));
-            break;
-          }
           case 0x4a: // BININT
-            await need(4, 'BININT');
-            if (lexicalOnly) reader.p += 4;
-            else push(intValue(i32()));
-            break;
           case 0x4b: // BININT1
-            await need(1, 'BININT1');
-            if (lexicalOnly) reader.p++;
-            else push(SMALL_INTS[reader.buf[reader.p++] as number] as Value);
+          case 0x4d: // BININT2
+            if (!lexicalOnly) push(intValue(op.int));
             break;
-          case 0x4d: {
-            // BININT2
-            await need(2, 'BININT2');
-            const v = (reader.buf[reader.p] as number) | ((reader.buf[reader.p + 1] as number) << 8);
-            reader.p += 2;
-            if (!lexicalOnly) push(intValue(v));
+          case 0x8a: // LONG1
+          case 0x8b: // LONG4
+            if (!lexicalOnly) push(op.length > 8 || op.big === undefined ? UNKNOWN_INT : intValue(Number(op.big)));
             break;
-          }
-          case 0x8a: {
-            // LONG1
-            await need(1, 'LONG1');
-            const n = reader.buf[reader.p++] as number;
-            const b = await reader.read(n);
-            if (!b) throw new Lexical('truncated LONG1');
-            if (!lexicalOnly) push(intValue(decodeLong(b)));
-            break;
-          }
-          case 0x8b: {
-            // LONG4
-            await need(4, 'LONG4');
-            const n = i32();
-            if (n < 0) throw new Lexical('LONG4 with negative length');
-            if (n <= 8) {
-              const b = await reader.read(n);
-              if (!b) throw new Lexical('truncated LONG4');
-              if (!lexicalOnly) push(intValue(decodeLong(b)));
-            } else {
-              if (!(await reader.skip(n))) throw new Lexical('truncated LONG4');
-              if (!lexicalOnly) push(UNKNOWN_INT);
-            }
-            break;
-          }
           case 0x46: // FLOAT
-            await readLine('FLOAT');
-            if (!lexicalOnly) push(FLOAT);
-            break;
           case 0x47: // BINFLOAT
-            await need(8, 'BINFLOAT');
-            reader.p += 8;
             if (!lexicalOnly) push(FLOAT);
             break;
-          // ---- strings and bytes ----
-          case 0x53: {
-            // STRING
-            const raw = latin1(await readLine('STRING'));
-            const q = raw[0];
-            if (raw.length < 2 || (q !== "'" && q !== '"') || raw[raw.length - 1] !== q) {
-              throw new Lexical('the STRING opcode argument must be quoted');
-            }
-            const s = escapeDecode(raw.slice(1, -1));
-            lastStr = [lastStr[1], s];
-            if (!lexicalOnly) push({ k: 'str', v: s, len: s.length });
-            break;
-          }
-          case 0x54: {
-            // BINSTRING
-            await need(4, 'BINSTRING');
-            const n = i32();
-            if (n < 0) throw new Lexical('BINSTRING with negative length');
-            const v = await strArg(n, latin1);
-            if (!lexicalOnly) push(v);
-            break;
-          }
-          case 0x55: {
-            // SHORT_BINSTRING
-            await need(1, 'SHORT_BINSTRING');
-            const v = await strArg(reader.buf[reader.p++] as number, latin1);
-            if (!lexicalOnly) push(v);
-            break;
-          }
-          case 0x56: {
-            // UNICODE
-            const s = rawUnicodeDecode(await readLine('UNICODE'));
-            lastStr = [lastStr[1], s];
-            if (!lexicalOnly) push({ k: 'str', v: s, len: s.length });
-            break;
-          }
-          case 0x58: {
-            // BINUNICODE
-            await need(4, 'BINUNICODE');
-            const v = await strArg(u32(), (b) => utf8.decode(b));
-            if (!lexicalOnly) push(v);
-            break;
-          }
-          case 0x8c: {
-            // SHORT_BINUNICODE
-            await need(1, 'SHORT_BINUNICODE');
-            const v = await strArg(reader.buf[reader.p++] as number, (b) => utf8.decode(b));
-            if (!lexicalOnly) push(v);
-            break;
-          }
-          case 0x8d: {
-            // BINUNICODE8
-            await need(8, 'BINUNICODE8');
-            const v = await strArg(u64(), (b) => utf8.decode(b));
-            if (!lexicalOnly) push(v);
-            break;
-          }
-          case 0x42: {
-            // BINBYTES
-            await need(4, 'BINBYTES');
-            const v = await bytesArg(u32());
-            if (!lexicalOnly) push(v);
-            break;
-          }
-          case 0x43: {
-            // SHORT_BINBYTES
-            await need(1, 'SHORT_BINBYTES');
-            const v = await bytesArg(reader.buf[reader.p++] as number);
-            if (!lexicalOnly) push(v);
-            break;
-          }
-          case 0x8e: // BINBYTES8
-          case 0x96: {
-            // BYTEARRAY8
-            await need(8, 'BINBYTES8');
-            const v = await bytesArg(u64());
-            if (!lexicalOnly) push(v);
-            break;
-          }
           case 0x97: // NEXT_BUFFER (out-of-band data, supplied by the caller of pickle.loads)
             if (!lexicalOnly) push({ k: 'bytes', data: undefined, len: 0 });
             break;
@@ -828,49 +616,23 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
             break;
           }
           // ---- memo ----
-          case 0x70: {
-            // PUT
-            const text = latin1(await readLine('PUT')).trim();
-            if (!/^[+-]?\d+$/.test(text)) throw new Lexical(`invalid PUT index ${pyRepr(text)}`);
-            if (!lexicalOnly) memoPut(Number(text), top());
-            break;
-          }
+          case 0x70: // PUT
           case 0x71: // BINPUT
-            await need(1, 'BINPUT');
-            if (lexicalOnly) reader.p++;
-            else memoPut(reader.buf[reader.p++] as number, top());
-            break;
           case 0x72: // LONG_BINPUT
-            await need(4, 'LONG_BINPUT');
-            if (lexicalOnly) reader.p += 4;
-            else memoPut(u32(), top());
+            if (!lexicalOnly) memoPut(op.int, top());
             break;
           case 0x94: // MEMOIZE
             if (!lexicalOnly) memoPut(memo.size, top());
             break;
-          case 0x67: {
-            // GET
-            const text = latin1(await readLine('GET')).trim();
-            if (!/^[+-]?\d+$/.test(text)) throw new Lexical(`invalid GET index ${pyRepr(text)}`);
-            if (!lexicalOnly) push(memoGet(Number(text)));
-            break;
-          }
+          case 0x67: // GET
           case 0x68: // BINGET
-            await need(1, 'BINGET');
-            if (lexicalOnly) reader.p++;
-            else push(memoGet(reader.buf[reader.p++] as number));
-            break;
           case 0x6a: // LONG_BINGET
-            await need(4, 'LONG_BINGET');
-            if (lexicalOnly) reader.p += 4;
-            else push(memoGet(u32()));
+            if (!lexicalOnly) push(memoGet(op.int));
             break;
           // ---- imports ----
           case 0x63: {
             // GLOBAL
-            const module = utf8.decode(await readLine('GLOBAL module'));
-            const name = utf8.decode(await readLine('GLOBAL name'));
-            const g = recordGlobal(module, name, 'GLOBAL', opOffset);
+            const g = recordGlobal(op.text, op.name, 'GLOBAL', opOffset);
             if (!lexicalOnly) push(g);
             break;
           }
@@ -881,11 +643,8 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
           case 0x83: // EXT2
           case 0x84: {
             // EXT4
-            const n = op === 0x82 ? 1 : op === 0x83 ? 2 : 4;
-            await need(n, 'EXT');
-            let code = 0;
-            for (let i = n - 1; i >= 0; i--) code = code * 256 + (reader.buf[reader.p + i] as number);
-            reader.p += n;
+            const n = op.code === 0x82 ? 1 : op.code === 0x83 ? 2 : 4;
+            const code = op.int;
             const detail = `EXT${n} at offset ${opOffset} imports extension code ${code} from the copyreg registry (the global is not named in the file)`;
             if (run.other.length < 100)
               run.other.push({ rule: 'MLBOM-PICKLE-EXTENSION-CODE', key: `ext ${code}`, detail, offset: opOffset });
@@ -937,9 +696,7 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
           }
           case 0x69: {
             // INST
-            const module = utf8.decode(await readLine('INST module'));
-            const name = utf8.decode(await readLine('INST name'));
-            const g = recordGlobal(module, name, 'INST', opOffset);
+            const g = recordGlobal(op.text, op.name, 'INST', opOffset);
             if (lexicalOnly) break;
             const items = popMark();
             push(onCall({ k: 'call', fn: g, args: { k: 'tuple', items, more: 0 }, op: 'INST', off: opOffset }));
@@ -964,15 +721,22 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
           }
           case 0x50: {
             // PERSID
-            const pid = latin1(await readLine('PERSID'));
-            if (!lexicalOnly) push({ k: 'persid', pid: { k: 'str', v: pid, len: pid.length } });
+            if (!lexicalOnly) push({ k: 'persid', pid: { k: 'str', v: op.text, len: op.text.length } });
             break;
           }
           case 0x51: // BINPERSID
             if (!lexicalOnly) push({ k: 'persid', pid: pop() });
             break;
-          default:
-            throw new Lexical(`unknown opcode 0x${op.toString(16).padStart(2, '0')}`);
+          default: {
+            // ---- strings and bytes ----
+            const arg = pickleArgKind(op.code);
+            if (arg === STRING_ARG) {
+              const v = str(op);
+              if (!lexicalOnly) push(v);
+            } else if (arg === BYTES_ARG) {
+              if (!lexicalOnly) push({ k: 'bytes', data: op.data, len: op.length });
+            } else throw new Lexical(`unknown opcode 0x${op.code.toString(16).padStart(2, '0')}`);
+          }
         }
       } catch (err) {
         if (!(err instanceof Structural)) throw err;
@@ -982,7 +746,11 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
     }
   } catch (err) {
     if (err instanceof LimitError) throw err;
-    if (!(err instanceof Lexical)) throw err;
+    if (err instanceof PickleDecodeError && err.code >= 0) {
+      // The opcode was read; its argument was not.
+      opOffset = err.offset;
+      ops++;
+    } else if (!(err instanceof Lexical) && !(err instanceof PickleDecodeError)) throw err;
     run.ops = ops;
     run.end = reader.pos;
     run.status = 'error';

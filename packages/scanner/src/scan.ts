@@ -8,13 +8,13 @@ import {
   MlbomError,
   type Problem,
 } from '@mlbom/core';
+import { inspectZip, isTraversal, readLocalHeader, sliceSource, type ZipEntry } from '@mlbom/formats';
 import { Collector } from './collector.js';
 import { scanGguf } from './gguf.js';
 import { type Budget, type ChunkSource, crcChunks, inflateChunks, LimitError, Reader, sourceChunks } from './input.js';
 import { checkKerasJson, scanKerasBytes } from './keras.js';
 import { DEFAULT_PICKLE_LIMITS, flushFindings, type PickleContext, type PickleLimits, runPickle } from './pickle.js';
 import { scanSavedModel } from './savedmodel.js';
-import { isTraversal, readLocalHeader, readZipDirectory, sliceSource, type ZipEntry } from './zip.js';
 
 export type ScanStatus = 'clean' | 'unsafe' | 'error';
 
@@ -804,7 +804,7 @@ async function scanZip(ctx: Ctx, source: ByteSource, name: string, prefix: strin
     );
     return;
   }
-  const dir = await readZipDirectory(source, ctx.limits.maxMembers);
+  const dir = await inspectZip(source, { maxEntries: ctx.limits.maxMembers });
   if (!dir) {
     ctx.c.add(
       'MLBOM-FORMAT-MALFORMED',
@@ -1004,11 +1004,11 @@ async function scanZipMember(
         loc(member, 0),
       );
     }
-    if (crc.complete && crc.length === entry.size && crc.crc !== entry.crc >>> 0 && recognised) {
+    if (crc.complete && crc.length === entry.size && crc.crc !== entry.crc32 >>> 0 && recognised) {
       ctx.c.add(
         'MLBOM-ARCHIVE-TAMPERED',
         `crc ${member}`,
-        `member "${entry.name}" has CRC-32 ${crc.crc.toString(16)} but its headers declare ${entry.crc.toString(16)} (PyTorch loads it; strict zip readers refuse it)`,
+        `member "${entry.name}" has CRC-32 ${crc.crc.toString(16)} but its headers declare ${entry.crc32.toString(16)} (PyTorch loads it; strict zip readers refuse it)`,
         loc(member),
       );
     }
