@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateBom } from '@mlbom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +225,35 @@ describe('mlbom generate --hf-cache', () => {
       });
       expect(viaEnv.code).toBe(2);
       expect(viaEnv.stderr).toContain(`hf-cache:${join(dir, 'nowhere')}`);
+    });
+  });
+});
+
+describe('mlbom generate <a cache snapshot folder>', () => {
+  it('hashes the blobs the snapshot links to, as sha256sum does, named after the repo and commit', async () => {
+    await withTempDir(async (dir) => {
+      const cache = join(dir, 'hub');
+      await writeFakeCache(
+        cache,
+        hubFixtures().filter((r) => r.id === 'bert-base-uncased'),
+      );
+      const snapshot = join(cache, 'models--bert-base-uncased', 'snapshots', COMMITS.legacy);
+      hub.reset();
+      const run = await generate([snapshot]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(hub.requests).toEqual([]);
+      const bom = run.bom as Bom;
+      expect((await validateBom(run.stdout)).issues).toEqual([]);
+      const bert = model(bom, 'bert-base-uncased');
+      expect(bert?.purl).toBe(`pkg:huggingface/bert-base-uncased@${COMMITS.legacy}`);
+      expect(bert?.version).toBe(COMMITS.legacy);
+      const files = bert?.components ?? [];
+      expect(files.map((f) => f.name).sort()).toEqual((await readdir(snapshot)).sort());
+      for (const file of files) {
+        const blob = await realpath(join(snapshot, file.name));
+        const sum = spawnSync('sha256sum', [blob], { encoding: 'utf8' }).stdout.split(' ')[0];
+        expect(file.hashes, file.name).toEqual([{ alg: 'SHA-256', content: sum }]);
+      }
     });
   });
 });

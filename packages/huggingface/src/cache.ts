@@ -1,5 +1,5 @@
-import { lstat, open, readdir, readlink, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import {
   type DatasetAsset,
   type FileAsset,
@@ -12,20 +12,14 @@ import {
   type Relation,
   type SourceContext,
 } from '@mlbom/core';
-import {
-  hashFile,
-  MAX_CARD_BYTES,
-  MAX_CONFIG_BYTES,
-  type ModelCardInfo,
-  mapPool,
-  parseModelCard,
-  splitFrontMatter,
-} from '@mlbom/local';
+import { type ModelCardInfo, parseModelCard, splitFrontMatter } from '@mlbom/formats';
 import { parse as parseYaml } from 'yaml';
-import { mapModelCard } from './card.js';
+import { MAX_CARD_BYTES, MAX_CONFIG_BYTES, mapModelCard } from './card.js';
 import { datasetAsset, datasetKey, unresolvedDataset } from './dataset.js';
+import { hashFile } from './hash.js';
 import { ancestorFor, baseModelRefs } from './lineage.js';
-import type { ResolvedHuggingFaceOptions } from './options.js';
+import { type ResolvedHuggingFaceOptions, resolveHuggingFaceOptions } from './options.js';
+import { mapPool } from './pool.js';
 import { HF_CACHE_SCHEME, isCommit, isValidRepoPart, modelPurl, type RepoType, splitId } from './target.js';
 import { formatFromName } from './weights.js';
 
@@ -90,6 +84,63 @@ async function readRefs(repoDir: string): Promise<Map<string, string>> {
   return refs;
 }
 
+/** Where a folder sits in a Hub cache: the whole cache, one repo folder, or one snapshot of a repo. */
+export type HubCacheLayout =
+  | { kind: 'cache' }
+  | { kind: 'repo'; type: RepoType; id: string }
+  | { kind: 'snapshot'; type: RepoType; id: string; commit: string };
+
+/**
+ * The repo and commit of a path ending in `models--org--name/snapshots/<commit>` (posix separators),
+ * by its names alone.
+ */
+export function snapshotOf(path: string): { type: RepoType; id: string; commit: string } | undefined {
+  const [folder, snapshots, commit] = path.split('/').slice(-3);
+  if (snapshots !== 'snapshots' || !isCommit(commit) || folder === undefined) return undefined;
+  const repo = parseRepoFolder(folder);
+  return repo ? { ...repo, commit: commit.toLowerCase() } : undefined;
+}
+
+/** Names a Hub cache folder holds besides repo folders (`.locks`, `version.txt`...). */
+function isCacheHousekeeping(name: string): boolean {
+  return name.startsWith('.') || name === 'version.txt' || name === 'CACHEDIR.TAG' || /^spaces--./.test(name);
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/**
+ * Whether `dir` is (in) a Hugging Face cache: `models--org--name/snapshots/<commit>`, a
+ * `models--org--name` (or `datasets--...`) folder with `snapshots/`, or a cache folder holding only
+ * repo folders, at least one with `snapshots/` (and the cache's own housekeeping files). Looks at names only, and never reads a file.
+ */
+export async function hubCacheLayout(dir: string): Promise<HubCacheLayout | undefined> {
+  const path = resolve(dir);
+  const name = basename(path);
+  const snapshot = snapshotOf(path.split(sep).join('/'));
+  if (snapshot) return { kind: 'snapshot', ...snapshot };
+  const repo = parseRepoFolder(name);
+  if (repo) return (await isDirectory(join(path, 'snapshots'))) ? { kind: 'repo', ...repo } : undefined;
+  const names = await readdir(path).catch(() => [] as string[]);
+  let repos = 0;
+  for (const entry of names) {
+    if (isCacheHousekeeping(entry)) continue;
+    if (!parseRepoFolder(entry) || !(await isDirectory(join(path, entry)))) return undefined;
+    // A repo folder without snapshots/ (a download that never finished) does not make a cache on its own.
+    if (await isDirectory(join(path, entry, 'snapshots'))) repos++;
+  }
+  return repos > 0 ? { kind: 'cache' } : undefined;
+}
+
+export interface CacheSettings {
+  /** Hash files whose blob name is no SHA-256 (small git files); default true. LFS files never need reading. */
+  hash?: boolean | undefined;
+}
+
 /** Inventories a Hugging Face cache directory offline: every model snapshot, every dataset. */
 export class CacheCollector {
   readonly models: ModelAsset[] = [];
@@ -103,6 +154,7 @@ export class CacheCollector {
     readonly target: string,
     readonly ctx: SourceContext,
     readonly options: ResolvedHuggingFaceOptions,
+    readonly settings: CacheSettings = {},
   ) {}
 
   private checkAborted(): void {
@@ -135,12 +187,43 @@ export class CacheCollector {
       if (repo.type === 'model') await this.collectModelRepo(repo);
       else await this.collectDatasetRepo(repo);
     }
+    return this.inventory();
+  }
+
+  /**
+   * One repo folder (`layout.kind` `repo`: every snapshot) or one snapshot of it, `root` being that folder.
+   * @throws {MlbomError} NOT_FOUND / PERMISSION_DENIED when the folder cannot be listed
+   */
+  async collectPart(layout: Exclude<HubCacheLayout, { kind: 'cache' }>): Promise<Inventory> {
+    this.checkAborted();
+    try {
+      await readdir(this.root);
+    } catch (error) {
+      const mapped = fsError(error, this.root, 'list');
+      throw new MlbomError(mapped.code, `${this.target}: ${mapped.message}`, { cause: error });
+    }
+    const repoDir = layout.kind === 'repo' ? this.root : dirname(dirname(this.root));
+    const repo: CachedRepo = { type: layout.type, id: layout.id, dir: repoDir, folder: basename(repoDir) };
+    if (layout.kind === 'repo') {
+      if (repo.type === 'model') await this.collectModelRepo(repo);
+      else await this.collectDatasetRepo(repo);
+    } else if (repo.type === 'model') await this.collectSnapshot(repo, layout.commit, await readRefs(repoDir));
+    else await this.collectDatasetRepo(repo, layout.commit);
+    return this.inventory();
+  }
+
+  private inventory(): Inventory {
     return {
       models: this.models,
       datasets: [...this.datasets.values()].sort((a, b) => compare(a.key, b.key)),
       relations: this.relations,
       problems: this.problems,
     };
+  }
+
+  /** A folder relative to the target (posix; `.` for the target itself). */
+  private relativePath(dir: string): string {
+    return relative(this.root, dir).split(sep).join('/') || '.';
   }
 
   private async snapshots(repo: CachedRepo): Promise<string[]> {
@@ -180,9 +263,7 @@ export class CacheCollector {
     const files = await this.listSnapshot(repo, snapshotDir);
     const { org, name } = splitId(repo.id);
     const purl = modelPurl(repo.id, commit);
-    const properties: Property[] = [
-      { name: 'mlbom:path', value: relative(this.root, snapshotDir).split(sep).join('/') },
-    ];
+    const properties: Property[] = [{ name: 'mlbom:path', value: this.relativePath(snapshotDir) }];
     const pointing = [...refs]
       .filter(([, c]) => c === commit)
       .map(([r]) => r)
@@ -261,6 +342,10 @@ export class CacheCollector {
   /** Every file of a snapshot: links into `blobs/` give the LFS SHA-256 (the blob's name) and size without reading. */
   private async listSnapshot(repo: CachedRepo, snapshotDir: string): Promise<MutableFile[]> {
     const blobsDir = join(repo.dir, 'blobs') + sep;
+    const blobsReal = await realpath(join(repo.dir, 'blobs')).then(
+      (p) => p + sep,
+      () => undefined,
+    );
     const found: { rel: string; abs: string }[] = [];
     const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
       if (depth > MAX_DEPTH) return;
@@ -287,7 +372,9 @@ export class CacheCollector {
         const info = await lstat(abs);
         if (info.isSymbolicLink()) {
           const blob = resolve(dirname(abs), await readlink(abs));
-          if (!blob.startsWith(blobsDir)) {
+          // Only into this repo's blobs/, and not on from there (a blob that is itself a link elsewhere).
+          const real = await realpath(blob).catch(() => blob);
+          if (!blob.startsWith(blobsDir) || (real !== blob && !(blobsReal && real.startsWith(blobsReal)))) {
             file.problems.push({
               code: 'LINK_OUTSIDE_CACHE',
               message: "symlink does not point into the repo's blobs/; not followed",
@@ -322,14 +409,19 @@ export class CacheCollector {
                 { name: 'mlbom:git:blob-sha1', value: blobName },
               );
             }
-            file.sha256 = (await hashFile(blob, { signal: this.ctx.signal })).sha256;
-            file.properties.push({ name: 'mlbom:sha256:source', value: 'computed' });
+            if (this.settings.hash !== false) {
+              file.sha256 = (await hashFile(blob, { signal: this.ctx.signal })).sha256;
+              file.properties.push({ name: 'mlbom:sha256:source', value: 'computed' });
+            }
           }
         } else if (info.isFile()) {
-          const hashed = await hashFile(abs, { signal: this.ctx.signal });
-          file.size = hashed.size;
-          file.sha256 = hashed.sha256;
-          file.properties.push({ name: 'mlbom:sha256:source', value: 'computed' });
+          file.size = info.size;
+          if (this.settings.hash !== false) {
+            const hashed = await hashFile(abs, { signal: this.ctx.signal });
+            file.size = hashed.size;
+            file.sha256 = hashed.sha256;
+            file.properties.push({ name: 'mlbom:sha256:source', value: 'computed' });
+          }
         }
       } catch (error) {
         if (error instanceof MlbomError && error.code === 'ABORTED') throw error;
@@ -341,12 +433,18 @@ export class CacheCollector {
     });
   }
 
-  private async collectDatasetRepo(repo: CachedRepo): Promise<void> {
+  /** A dataset repo: one `data` component, at `pinned` or else at `main` (or the last snapshot). */
+  private async collectDatasetRepo(repo: CachedRepo, pinned?: string): Promise<void> {
     const refs = await readRefs(repo.dir);
     const snapshots = await this.snapshots(repo);
     if (snapshots.length === 0) return;
     const main = refs.get('main');
-    const commit = main && snapshots.includes(main) ? main : (snapshots[snapshots.length - 1] as string);
+    const commit =
+      pinned && snapshots.includes(pinned)
+        ? pinned
+        : main && snapshots.includes(main)
+          ? main
+          : (snapshots[snapshots.length - 1] as string);
     const snapshotDir = join(repo.dir, 'snapshots', commit);
     let cardData: Record<string, unknown> | undefined;
     const text = await readSmall(join(snapshotDir, 'README.md'), MAX_CARD_BYTES);
@@ -364,12 +462,29 @@ export class CacheCollector {
       }
     }
     const key = datasetKey(repo.id);
-    const properties: Property[] = [
-      { name: 'mlbom:path', value: relative(this.root, snapshotDir).split(sep).join('/') },
-    ];
+    const properties: Property[] = [{ name: 'mlbom:path', value: this.relativePath(snapshotDir) }];
     if (snapshots.length > 1) properties.push({ name: 'mlbom:hf:snapshots', value: snapshots.join(',') });
     this.datasets.set(key, datasetAsset(key, { id: repo.id, commit, cardData }, this.options.hubUrl, properties));
   }
+}
+
+/**
+ * A folder of a Hugging Face cache named as a local path (a snapshot, a repo folder or the whole
+ * cache), read as `--hf-cache` reads it: files are links into the repo's `blobs/`, followed there
+ * only. `undefined` when the folder has no cache layout.
+ * @throws {MlbomError} as CacheCollector.collect
+ */
+export async function collectCacheFolder(
+  dir: string,
+  ctx: SourceContext,
+  settings: CacheSettings & { hubUrl?: string | undefined } = {},
+): Promise<Inventory | undefined> {
+  const layout = await hubCacheLayout(dir);
+  if (!layout) return undefined;
+  const options = resolveHuggingFaceOptions(settings.hubUrl ? { hubUrl: settings.hubUrl } : {});
+  const collector = new CacheCollector(resolve(dir), dir, ctx, options, settings);
+  ctx.logger.debug(`${dir}: a Hugging Face cache ${layout.kind === 'cache' ? 'folder' : layout.kind}`);
+  return layout.kind === 'cache' ? collector.collect() : collector.collectPart(layout);
 }
 
 /** @throws {MlbomError} as CacheCollector.collect */

@@ -1,4 +1,4 @@
-import { parseModelCard } from '@mlbom/local';
+import { parseModelCard } from '@mlbom/formats';
 import { describe, expect, it } from 'vitest';
 import { cardFromCardData, freeTags, mapModelCard, resolveLicenseLinks, taskInputsOutputs } from './card.js';
 import { baseModelRefs, normalizeBaseId } from './lineage.js';

@@ -1,6 +1,11 @@
 import type { ExternalReferenceAsset, LicenseAsset, ModelCardAsset, Problem, Property } from '@mlbom/core';
-import { type ModelCardInfo, parseModelCard } from '@mlbom/local';
+import { type ModelCardInfo, parseModelCard } from '@mlbom/formats';
 import { stringify } from 'yaml';
+
+/** Longest model card read (as @mlbom/local). */
+export const MAX_CARD_BYTES = 1024 * 1024;
+/** Longest config.json read (as @mlbom/local). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Hub tags that restate something the BOM records elsewhere (license, datasets, lineage, papers). */
 const STRUCTURED_TAG_PREFIXES = ['license:', 'dataset:', 'base_model:', 'region:', 'arxiv:', 'doi:'];

@@ -1,5 +1,5 @@
 import type { DatasetAsset, ExternalReferenceAsset, Problem, Property } from '@mlbom/core';
-import { type ModelCardInfo, parseModelCard } from '@mlbom/local';
+import { type ModelCardInfo, parseModelCard } from '@mlbom/formats';
 import { stringify } from 'yaml';
 import type { HubDatasetInfo } from './client.js';
 import { splitId } from './target.js';

@@ -6,11 +6,39 @@ import { type HuggingFaceOptions, resolveHuggingFaceOptions } from './options.js
 import { RemoteCollector } from './remote.js';
 import { canHandleTarget, parseTarget } from './target.js';
 
-export { parseRepoFolder } from './cache.js';
+export {
+  type CacheSettings,
+  collectCacheFolder,
+  type HubCacheLayout,
+  hubCacheLayout,
+  MAX_CACHE_FILES,
+  parseRepoFolder,
+  snapshotOf,
+} from './cache.js';
 export { approachOf, freeTags, taskInputsOutputs } from './card.js';
 export { gitBlobSha1, MAX_REPO_FILES } from './client.js';
 export { datasetKey } from './dataset.js';
+export { frameworkPackage } from './frameworks.js';
+// File helpers @mlbom/local uses too (it depends on this package, for the Hub cache layout).
+export {
+  abortedError,
+  type FileHash,
+  HASH_CHUNK_SIZE,
+  type HashOptions,
+  hashFile,
+  hashHandle,
+  READ_FLAGS,
+  READ_NOFOLLOW_FLAGS,
+} from './hash.js';
 export { type BaseRef, baseModelRefs, normalizeBaseId, RELATIONS } from './lineage.js';
+export {
+  DOWNLOAD_METADATA_DIR,
+  type DownloadMetadata,
+  type LocalDirDownload,
+  localDirIdentity,
+  parseDownloadMetadata,
+  readLocalDirDownload,
+} from './local-dir.js';
 export {
   DEFAULT_HUB_URL,
   DEFAULT_LINEAGE_DEPTH,
@@ -19,6 +47,7 @@ export {
   type ResolvedHuggingFaceOptions,
   resolveHuggingFaceOptions,
 } from './options.js';
+export { mapPool } from './pool.js';
 export {
   type CacheTarget,
   canHandleTarget,

@@ -1,5 +1,5 @@
 import type { AncestorAsset } from '@mlbom/core';
-import { huggingFaceAncestor, type ModelCardInfo } from '@mlbom/local';
+import { huggingFaceAncestor, type ModelCardInfo } from '@mlbom/formats';
 import type { HubModelExtras } from './client.js';
 import { isRepoId, modelPurl, splitId } from './target.js';
 

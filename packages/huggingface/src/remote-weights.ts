@@ -1,11 +1,20 @@
-import type { ByteSource, FileAsset, ModelCardAsset, Problem, Property, SourceContext } from '@mlbom/core';
+import type {
+  ByteSource,
+  FileAsset,
+  ModelCardAsset,
+  PackageAsset,
+  Problem,
+  Property,
+  SourceContext,
+} from '@mlbom/core';
 import { claimFromName, describeModelFile, isTextClaim, isWeightsName } from '@mlbom/formats';
-import { mapPool } from '@mlbom/local';
 import { scan, shouldScan } from '@mlbom/scanner';
 import { readAheadByteSource } from './bytes.js';
 import type { HubClient } from './client.js';
 import { recordFailure } from './errors.js';
+import { frameworkPackage } from './frameworks.js';
 import type { ResolvedHuggingFaceOptions } from './options.js';
+import { mapPool } from './pool.js';
 import type { RepoType } from './target.js';
 import { isPickleLike, securityProperties } from './weights.js';
 
@@ -26,6 +35,12 @@ export interface RemoteRepo {
   label: string;
 }
 
+export interface WeightsHints {
+  card: Pick<ModelCardAsset, 'architectureFamily' | 'modelArchitecture'>;
+  /** `framework` / `library` packages the files record (torch from a pickle, the ONNX producer...). */
+  frameworks: PackageAsset[];
+}
+
 /** Weights files and shard indexes: the files whose own bytes say something about the model. */
 export function isInspectable(path: string): boolean {
   const claim = claimFromName(path);
@@ -36,7 +51,8 @@ export function isInspectable(path: string): boolean {
  * What can be learnt about weights without downloading them: the Hub's security scan of pickle-based
  * files, what each file's header says (format, parameter counts, dtypes, GGUF metadata, pickle
  * globals) read by @mlbom/formats, and @mlbom/scanner's findings, all over HTTP range requests.
- * @returns model card hints (architecture) the weights give, for a card that names none
+ * @returns model card hints (architecture) the weights give, for a card that names none, and the
+ *   frameworks the files record (in file order, one per hint)
  */
 export async function inspectWeights(
   client: HubClient,
@@ -44,7 +60,7 @@ export async function inspectWeights(
   files: MutableFile[],
   ctx: SourceContext,
   options: ResolvedHuggingFaceOptions,
-): Promise<Pick<ModelCardAsset, 'architectureFamily' | 'modelArchitecture'>> {
+): Promise<WeightsHints> {
   const pickles = files.filter((f) => isPickleLike(f.path)).slice(0, MAX_REMOTE_INSPECTIONS);
   const byPath = new Map(pickles.map((f) => [f.path, f]));
   for (let i = 0; i < pickles.length; i += PATHS_INFO_BATCH) {
@@ -76,7 +92,7 @@ export async function inspectWeights(
       `${repo.label}: ${candidates.length} weights files; headers of the first ${MAX_REMOTE_INSPECTIONS} read`,
     );
   }
-  await mapPool(candidates.slice(0, MAX_REMOTE_INSPECTIONS), options.concurrency, async (file) => {
+  const frameworks = await mapPool(candidates.slice(0, MAX_REMOTE_INSPECTIONS), options.concurrency, async (file) => {
     const source = readAheadByteSource(
       client.byteSource(repo.type, repo.id, repo.commit, file.path, file.size as number),
       { minFetch: FIRST_FETCH },
@@ -94,13 +110,15 @@ export async function inspectWeights(
       hints.modelArchitecture ??= description.card.modelArchitecture;
       if (options.scan) await scanRemote(file, source, subject, ctx);
       ctx.logger.debug(`${subject}: header read with ${source.fetched} bytes of ${file.size}`);
+      return description.frameworks.map((hint) => frameworkPackage(hint, file.path));
     } catch (error) {
       file.problems.push(recordFailure(error, subject, file.path, ctx, 'its header is not read or scanned'));
+      return [];
     } finally {
       await source.close();
     }
   });
-  return hints;
+  return { card: hints, frameworks: frameworks.flat() };
 }
 
 /**

@@ -163,6 +163,29 @@ describe('pickle-based weights', () => {
   });
 });
 
+describe('frameworks the weights record', () => {
+  it('become framework components the model depends on, with the file as evidence, as for a local folder', async () => {
+    const inventory = await collect(source(), 'hf://acme/pickled');
+    const model = modelNamed(inventory, 'acme/pickled');
+    const torch = inventory.packages.find((p) => p.key === 'pkg:pypi/torch');
+    expect(torch).toMatchObject({ purl: 'pkg:pypi/torch', role: 'framework', ecosystem: 'pypi' });
+    expect(prop(torch!, 'mlbom:evidence')).toMatch(/^(optimizer\.pt|pytorch_model\.bin): data\.pkl global torch\./);
+    expect(inventory.relations).toContainEqual({ type: 'depends-on', from: model.key, to: 'pkg:pypi/torch' });
+    // One component and one link, however many files name it.
+    expect(inventory.packages.filter((p) => p.key === 'pkg:pypi/torch')).toHaveLength(1);
+    expect(inventory.relations.filter((r) => r.type === 'depends-on')).toHaveLength(1);
+
+    const safetensors = await collect(source(), 'hf://acme/sharded-llm');
+    expect(safetensors.packages.map((p) => p.key)).toEqual(['pkg:pypi/torch']);
+    expect(prop(safetensors.packages[0]!, 'mlbom:evidence')).toContain('safetensors __metadata__.format=pt');
+  });
+
+  it('are not looked for without header reads', async () => {
+    const inventory = await collect(source({ readHeaders: false }), 'hf://acme/pickled');
+    expect(inventory.packages).toEqual([]);
+  });
+});
+
 describe('gated and private repos', () => {
   it('lists a gated model from its public metadata and says how to get the card', async () => {
     const logger = memoryLogger();

@@ -5,18 +5,20 @@ import {
   type Inventory,
   MlbomError,
   type ModelAsset,
+  type PackageAsset,
   type Problem,
   type Property,
   type Relation,
   type SourceContext,
 } from '@mlbom/core';
-import { MAX_CARD_BYTES, type ModelCardInfo, mapPool, parseModelCard } from '@mlbom/local';
-import { cardFromCardData, type MappedCard, mapModelCard } from './card.js';
+import { type ModelCardInfo, parseModelCard } from '@mlbom/formats';
+import { cardFromCardData, MAX_CARD_BYTES, type MappedCard, mapModelCard } from './card.js';
 import type { HubClient, HubFileEntry, HubModelInfo } from './client.js';
 import { datasetFromInfo, datasetKey, unresolvedDataset } from './dataset.js';
 import { asMlbomError, recordFailure } from './errors.js';
 import { ancestorFor, type BaseRef, baseModelRefs } from './lineage.js';
 import type { ResolvedHuggingFaceOptions } from './options.js';
+import { mapPool } from './pool.js';
 import { inspectWeights } from './remote-weights.js';
 import { isRepoId, modelPurl, type RepoTarget, splitId } from './target.js';
 import { formatFromName, hubWeightsProperties } from './weights.js';
@@ -45,6 +47,7 @@ function compare(a: string, b: string): number {
 export class RemoteCollector {
   readonly models: MutableModel[] = [];
   readonly datasets = new Map<string, DatasetAsset>();
+  readonly packages = new Map<string, PackageAsset>();
   readonly relations: Relation[] = [];
   readonly problems: Problem[] = [];
 
@@ -58,9 +61,17 @@ export class RemoteCollector {
     return {
       models: this.models,
       datasets: [...this.datasets.values()].sort((a, b) => compare(a.key, b.key)),
+      packages: [...this.packages.values()].sort((a, b) => compare(a.key, b.key)),
       relations: this.relations,
       problems: this.problems,
     };
+  }
+
+  /** A framework a file of the model records: one component per package (first sighting wins), linked once. */
+  private linkFramework(from: string, pkg: PackageAsset): void {
+    if (!this.packages.has(pkg.key)) this.packages.set(pkg.key, pkg);
+    if (this.relations.some((r) => r.type === 'depends-on' && r.from === from && r.to === pkg.key)) return;
+    this.relations.push({ type: 'depends-on', from, to: pkg.key });
   }
 
   private repoPage(id: string): string {
@@ -167,7 +178,7 @@ export class RemoteCollector {
 
     if (contentDenied) this.ctx.logger.debug(`${label}: file contents are not readable; weights headers not read`);
     if (this.options.readHeaders && entries && !contentDenied) {
-      const hints = await inspectWeights(
+      const { card: hints, frameworks } = await inspectWeights(
         this.client,
         { type: 'model', id, commit, label },
         files,
@@ -180,6 +191,7 @@ export class RemoteCollector {
         card.modelArchitecture ??= hints.modelArchitecture;
         model.card = Object.fromEntries(Object.entries(card).filter(([, v]) => v !== undefined));
       }
+      for (const pkg of frameworks) this.linkFramework(model.key, pkg);
     }
 
     this.ctx.logger.debug(`${label}: ${this.client.requests} Hub API requests`);

@@ -15,7 +15,6 @@ import {
   type PackageAsset,
   type Problem,
   type Property,
-  pypiPackage,
   type Relation,
   type Severity,
   type SourceContext,
@@ -26,7 +25,6 @@ import {
   findModelReferences,
   findNotebookModelReferences,
   type ModelReference,
-  normalizeVersion,
   type PythonStack,
   parseCondaEnvironment,
   parsePyproject,
@@ -35,6 +33,14 @@ import {
   referencedModels,
   resolveInside,
 } from '@mlbom/formats';
+import {
+  collectCacheFolder,
+  frameworkPackage,
+  type LocalDirDownload,
+  localDirIdentity,
+  readLocalDirDownload,
+  snapshotOf,
+} from '@mlbom/huggingface';
 import { readMlmodelDirectory } from '@mlbom/mlflow';
 import { scan, shouldScan } from '@mlbom/scanner';
 import { cardRelations, type ModelCardInfo, parseModelCard } from './card.js';
@@ -166,14 +172,13 @@ async function readText(path: string, cap: number, flags: number): Promise<{ tex
   }
 }
 
-/** A `models--org--name/snapshots/<rev>` folder of the Hugging Face cache. */
+/** A `models--org--name/snapshots/<rev>` folder of the Hugging Face cache inside the scanned folder. */
 function hubCacheIdentity(dir: string): { group?: string; name: string; revision: string } | undefined {
-  const match = /(?:^|\/)models--([^/]+)\/snapshots\/([0-9a-f]{40})$/.exec(dir);
-  if (!match) return undefined;
-  const parts = (match[1] as string).split('--');
-  const name = parts.pop() as string;
-  if (!name) return undefined;
-  return { ...(parts.length > 0 ? { group: parts.join('--') } : {}), name, revision: match[2] as string };
+  const snapshot = snapshotOf(dir);
+  if (snapshot?.type !== 'model') return undefined;
+  const slash = snapshot.id.indexOf('/');
+  const name = snapshot.id.slice(slash + 1);
+  return { ...(slash > 0 ? { group: snapshot.id.slice(0, slash) } : {}), name, revision: snapshot.commit };
 }
 
 class Collector {
@@ -484,26 +489,12 @@ class Collector {
   private linkFrameworks(key: string, files: FileRecord[], stackPackages: PackageAsset[]): void {
     for (const record of files) {
       for (const hint of record.description?.frameworks ?? []) {
-        const evidence = { name: 'mlbom:evidence', value: `${record.asset.path}: ${hint.evidence}` };
-        if (hint.ecosystem === 'generic') {
-          const name = hint.name.slice(0, 100);
-          const purl = `pkg:generic/${encodeURIComponent(name)}${hint.version ? `@${encodeURIComponent(hint.version)}` : ''}`;
-          this.linkPackage(key, {
-            kind: 'package',
-            key: purl,
-            name,
-            ...(hint.version ? { version: hint.version } : {}),
-            purl,
-            role: 'framework',
-            ecosystem: 'generic',
-            properties: [evidence],
-          });
-          continue;
-        }
-        const version = hint.version ? normalizeVersion(hint.version) : undefined;
-        const pkg = pypiPackage({ name: hint.name, exactVersion: version, properties: [evidence] });
+        const pkg = frameworkPackage(hint, record.asset.path);
         // A file that names no version (safetensors `format: pt`) points at the requirement for it.
-        const listed = version === undefined ? stackPackages.find((p) => p.name === pkg.name) : undefined;
+        const listed =
+          pkg.ecosystem === 'pypi' && pkg.version === undefined
+            ? stackPackages.find((p) => p.name === pkg.name)
+            : undefined;
         if (listed) this.addRelation({ type: 'depends-on', from: key, to: listed.key });
         else this.linkPackage(key, pkg);
       }
@@ -521,6 +512,8 @@ class Collector {
     stack: WalkedFile[];
     flags: number;
     identity?: { group?: string; name: string; revision: string } | undefined;
+    /** The metadata of a `hf download --local-dir` folder the model is in. */
+    download?: LocalDirDownload | undefined;
   }): Promise<void> {
     const { key } = input;
     const model: ModelAsset & { properties: Property[]; problems: Problem[]; tags: string[] } = {
@@ -532,12 +525,6 @@ class Collector {
       tags: [],
       files: input.files.map((f) => f.asset).sort((a, b) => compare(a.path, b.path)),
     };
-    if (input.identity) {
-      const { group, name, revision } = input.identity;
-      if (group) model.group = group;
-      model.version = revision;
-      model.purl = `pkg:huggingface/${group ? `${encodeURIComponent(group)}/` : ''}${encodeURIComponent(name)}@${revision}`;
-    }
     let card: ModelCardAsset | undefined;
 
     if (input.readme && !input.readme.problem) {
@@ -553,6 +540,26 @@ class Collector {
         const { datasets, relations } = cardRelations(key, info);
         for (const d of datasets) if (!this.datasets.has(d.key)) this.datasets.set(d.key, d);
         for (const r of relations) this.addRelation(r);
+      }
+    }
+
+    if (input.identity) {
+      const { group, name, revision } = input.identity;
+      if (group) model.group = group;
+      model.version = revision;
+      model.purl = `pkg:huggingface/${group ? `${encodeURIComponent(group)}/` : ''}${encodeURIComponent(name)}@${revision}`;
+    } else if (input.download) {
+      // The download metadata has the commit, not the repo: the card's name gives it when it reads org/name.
+      const cardName = model.properties.find((p) => p.name === 'mlbom:card:name')?.value;
+      const hub = localDirIdentity(input.download, cardName);
+      if (hub) {
+        model.name = hub.name;
+        model.group = hub.group;
+        model.version = hub.revision;
+        model.purl = hub.purl;
+      } else model.properties.push({ name: 'mlbom:hf:revision', value: input.download.commit });
+      if (input.download.otherCommits.length > 0) {
+        model.properties.push({ name: 'mlbom:hf:other-revisions', value: input.download.otherCommits.join(',') });
       }
     }
 
@@ -739,6 +746,10 @@ export async function collectLocal(
   } catch (error) {
     throw fsError(error, path, 'list');
   }
+  // A Hugging Face cache folder (a snapshot, a repo folder, the whole cache) is read by the Hugging Face
+  // package's cache reader, as `--hf-cache` reads it: its files are links into the repo's `blobs/`.
+  const cached = await collectCacheFolder(path, ctx, { hash: options.hash });
+  if (cached) return cached;
   const rootReal = await realpath(path);
   const collector = new Collector(path, ctx, options, hooks);
   const walked = await walk(path, rootReal, {
@@ -909,6 +920,25 @@ export async function collectLocal(
     return [...here, ...root];
   };
 
+  // `hf download --local-dir` folders: the metadata beside the files names the commit (and the ETags).
+  const downloads = new Map<string, Promise<LocalDirDownload | undefined>>();
+  const downloadAt = (dir: string): Promise<LocalDirDownload | undefined> => {
+    let found = downloads.get(dir);
+    if (!found) {
+      found = readLocalDirDownload(join(path, dir));
+      downloads.set(dir, found);
+    }
+    return found;
+  };
+  const nearestDownload = async (dir: string): Promise<{ at: string; download: LocalDirDownload } | undefined> => {
+    for (let d = dir; ; d = posixDirname(d)) {
+      const download = await downloadAt(d);
+      if (download) return { at: d, download };
+      if (d === '.') return undefined;
+    }
+  };
+  const downloaded: { files: FileRecord[]; prefix: string; download: LocalDirDownload }[] = [];
+
   const kept: FileRecord[] = [];
   for (const dir of [...modelDirs].sort(compare)) {
     const files = (owned.get(dir) ?? []).map((f) => recordOf.get(f.rel) as FileRecord);
@@ -921,6 +951,11 @@ export async function collectLocal(
       const f = named(dir, name);
       return f && !f.problem ? f : undefined;
     };
+    const local = await nearestDownload(dir);
+    if (local) {
+      const prefix = local.at === dir ? '' : `${local.at === '.' ? dir : dir.slice(local.at.length + 1)}/`;
+      downloaded.push({ files, prefix, download: local.download });
+    }
     await collector.addModel({
       key: `local:${posix.join(base, dir)}`,
       name: dir === '.' ? basename(path) || path : posix.basename(dir),
@@ -930,6 +965,7 @@ export async function collectLocal(
       stack: stackFiles(dir),
       flags: READ_NOFOLLOW_FLAGS,
       identity: hubCacheIdentity(dir),
+      download: local?.download,
     });
   }
 
@@ -967,9 +1003,24 @@ export async function collectLocal(
     );
   }
   if (collector.models.length === 0 && mlflowInventories.length === 0) ctx.logger.warn(`${path}: no models found`);
-  if (options.hash) await collector.hashAll(kept);
+  if (options.hash) {
+    await collector.hashAll(kept);
+    for (const { files, prefix, download } of downloaded) checkDownloaded(files, prefix, download, ctx);
+  }
   collector.checkAborted();
   return concatInventories([collector.inventory(), ...mlflowInventories]);
+}
+
+/** A file of a `--local-dir` folder whose content is not what was downloaded (the LFS ETag is its SHA-256). */
+function checkDownloaded(files: FileRecord[], prefix: string, download: LocalDirDownload, ctx: SourceContext): void {
+  for (const record of files) {
+    const meta = download.files.get(`${prefix}${record.asset.path}`);
+    const sha256 = record.asset.sha256;
+    if (!meta || !sha256 || !/^[0-9a-f]{64}$/.test(meta.etag) || meta.etag === sha256) continue;
+    const message = `content changed since it was downloaded at ${meta.commit} (SHA-256 was ${meta.etag})`;
+    record.asset.problems.push({ code: 'DOWNLOAD_MODIFIED', message, subject: record.walked.rel });
+    ctx.logger.warn(`${record.walked.open}: ${message}`);
+  }
 }
 
 function concatInventories(inventories: Inventory[]): Inventory {

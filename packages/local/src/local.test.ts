@@ -399,10 +399,12 @@ describe('local source', () => {
     expect(a.models.map((m) => m.key)).toEqual(['local:a', 'local:m/x.onnx', 'local:z/model.gguf']);
   });
 
-  it('names Hugging Face cache snapshots after their repo and revision', async () => {
+  it('names Hugging Face cache snapshots inside a project folder after their repo and revision', async () => {
     const root = await tempDir();
     const rev = 'a'.repeat(40);
     await writeTree(root, {
+      // Something beside the cache makes this a project folder (walked), not a cache (read as --hf-cache).
+      'notes.txt': 'models fetched for the demo',
       [`models--google-bert--bert-base-uncased/blobs/${'b'.repeat(64)}`]: safetensorsBytes(),
       [`models--google-bert--bert-base-uncased/blobs/${'c'.repeat(40)}`]: '{"model_type": "bert"}',
       'models--google-bert--bert-base-uncased/refs/main': rev,

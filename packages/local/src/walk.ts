@@ -22,13 +22,11 @@ export const DEFAULT_EXCLUDED_DIRS: readonly string[] = [
   '.ruff_cache',
   '.ipynb_checkpoints',
 ];
-/** Multi-segment paths never descended into (matched at any depth): Hub download and Xet caches. */
-export const DEFAULT_EXCLUDED_PATHS: readonly string[] = [
-  '.cache/huggingface/xet',
-  '.cache/huggingface/download',
-  '.cache/huggingface/.locks',
-  '.locks',
-];
+/**
+ * Multi-segment paths never descended into (matched at any depth): what `hf download --local-dir`
+ * keeps beside the files (download metadata, Xet chunks, locks, a `.gitignore`), and cache locks.
+ */
+export const DEFAULT_EXCLUDED_PATHS: readonly string[] = ['.cache/huggingface', '.locks'];
 /** File names never listed. */
 export const DEFAULT_EXCLUDED_FILES: readonly string[] = ['.DS_Store', 'Thumbs.db'];
 
