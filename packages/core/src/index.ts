@@ -3,6 +3,8 @@ export * from './bom/index.js';
 export * from './bytes.js';
 export * from './errors.js';
 export * from './generate.js';
+export * from './hash.js';
 export * from './http.js';
+export * from './pool.js';
 export * from './python.js';
 export * from './source.js';

@@ -1,5 +1,4 @@
-// Streaming SHA-256 lives in @mlbom/huggingface (which this package depends on, for the Hub cache
-// layout); re-exported here for this package's modules and existing importers.
+// Streaming SHA-256 lives in @mlbom/core (shared by every source); re-exported for existing importers.
 export {
   abortedError,
   type FileHash,
@@ -9,4 +8,4 @@ export {
   hashHandle,
   READ_FLAGS,
   READ_NOFOLLOW_FLAGS,
-} from '@mlbom/huggingface';
+} from '@mlbom/core';

@@ -1,2 +1,2 @@
-// The bounded-concurrency map lives in @mlbom/huggingface; re-exported for this package and existing importers.
-export { mapPool } from '@mlbom/huggingface';
+// The bounded-concurrency map lives in @mlbom/core; re-exported for existing importers.
+export { mapPool } from '@mlbom/core';

@@ -1,12 +1,22 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMlbomError } from '@mlbom/core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isMlbomError } from './errors.js';
 import { HASH_CHUNK_SIZE, hashFile } from './hash.js';
 import { mapPool } from './pool.js';
-import { tempDir } from './test-utils.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mlbom-hash-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
 
 function sha256sum(path: string): string {
   const out = spawnSync('sha256sum', [path], { encoding: 'utf8' });
