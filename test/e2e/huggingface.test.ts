@@ -9,6 +9,8 @@ import {
   type FakeHub,
   GRANTED_TOKEN,
   hubFixtures,
+  POISONED_COMMIT,
+  poisonedCacheRepo,
   startFakeHub,
   UNGRANTED_TOKEN,
   writeFakeCache,
@@ -254,6 +256,46 @@ describe('mlbom generate <a cache snapshot folder>', () => {
         const sum = spawnSync('sha256sum', [blob], { encoding: 'utf8' }).stdout.split(' ')[0];
         expect(file.hashes, file.name).toEqual([{ alg: 'SHA-256', content: sum }]);
       }
+    });
+  });
+});
+
+describe('mlbom generate: weights in a Hugging Face cache', () => {
+  it('reports a malicious pickle blob as a vulnerability on its file, reads safetensors headers, honours --no-scan', async () => {
+    await withTempDir(async (dir) => {
+      const cache = join(dir, 'hub');
+      await writeFakeCache(cache, [poisonedCacheRepo()]);
+      const snapshot = join(cache, 'models--acme--poisoned-cache', 'snapshots', POISONED_COMMIT);
+      hub.reset();
+      for (const args of [[`--hf-cache=${cache}`], [snapshot]]) {
+        const run = await generate(args);
+        expect(run.code, run.stderr).toBe(0);
+        expect((await validateBom(run.stdout)).issues).toEqual([]);
+        expect(run.stderr).toContain('pytorch_model.bin: unsafe to load');
+        const bom = run.bom as Bom;
+        const poisoned = model(bom, 'acme/poisoned-cache');
+        expect(poisoned?.version).toBe(POISONED_COMMIT);
+        const files = poisoned?.components ?? [];
+        const bin = files.find((f) => f.name === 'pytorch_model.bin');
+        expect(property(bin ?? {}, 'mlbom:scan:status'), args[0]).toBe('unsafe');
+        const onBin = (bom.vulnerabilities ?? []).filter((v) => v.affects?.some((a) => a.ref === bin?.['bom-ref']));
+        expect(onBin.map((v) => v.ratings?.[0]?.severity)).toContain('critical');
+        expect(property(files.find((f) => f.name === 'training_args.pt') ?? {}, 'mlbom:scan:status')).toBe('clean');
+        const weights = files.find((f) => f.name === 'model.safetensors') ?? {};
+        expect(Number(property(weights, 'mlbom:parameterCount'))).toBeGreaterThan(0);
+        expect(property(weights, 'mlbom:dtype')).toBeDefined();
+      }
+
+      for (const args of [[`--hf-cache=${cache}`], [snapshot]]) {
+        const skipped = await generate([...args, '--no-scan']);
+        expect(skipped.code, skipped.stderr).toBe(0);
+        const bom = skipped.bom as Bom;
+        expect(bom.vulnerabilities ?? [], args[0]).toEqual([]);
+        const files = model(bom, 'acme/poisoned-cache')?.components ?? [];
+        expect(files.every((f) => property(f, 'mlbom:scan:status') === undefined)).toBe(true);
+        expect(property(files.find((f) => f.name === 'model.safetensors') ?? {}, 'mlbom:parameterCount')).toBeDefined();
+      }
+      expect(hub.requests).toEqual([]);
     });
   });
 });

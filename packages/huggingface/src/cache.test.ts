@@ -1,10 +1,17 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultContext, isMlbomError } from '@mlbom/core';
+import { defaultContext, inventorySchema, isMlbomError, type ParsedInventory } from '@mlbom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMITS, hubFixtures, sha256Hex, writeFakeCache } from '../../../test/fakes/hub/index.js';
-import { parseRepoFolder } from './cache.js';
+import {
+  COMMITS,
+  hubFixtures,
+  POISONED_COMMIT,
+  poisonedCacheRepo,
+  sha256Hex,
+  writeFakeCache,
+} from '../../../test/fakes/hub/index.js';
+import { collectCacheFolder, parseRepoFolder } from './cache.js';
 import { huggingface } from './index.js';
 import { collect, memoryLogger, modelNamed, prop } from './test-utils.js';
 
@@ -102,5 +109,73 @@ describe('the local Hugging Face cache', () => {
       .catch((e: unknown) => e);
     expect(isMlbomError(error) && error.code).toBe('NOT_FOUND');
     expect(String(error)).toContain(`hf-cache:${join(dir, 'missing')}`);
+  });
+});
+
+describe('weights in the cache', () => {
+  let cache: string;
+  beforeAll(async () => {
+    cache = await mkdtemp(join(tmpdir(), 'mlbom-hf-cache-scan-'));
+    await writeFakeCache(cache, [poisonedCacheRepo()]);
+  });
+  afterAll(() => rm(cache, { recursive: true, force: true }));
+
+  const snapshot = () => join(cache, 'models--acme--poisoned-cache', 'snapshots', POISONED_COMMIT);
+  const file = (inventory: ParsedInventory, path: string) => {
+    const found = modelNamed(inventory, 'acme/poisoned-cache').files.find((f) => f.path === path);
+    if (!found) throw new Error(`no ${path}`);
+    return found;
+  };
+  const offline = () => Promise.reject(new Error('no network in cache mode'));
+
+  it('scans pickle-based blobs without loading them: a payload is a finding, the file unsafe', async () => {
+    const logger = memoryLogger();
+    const inventory = await collect(huggingface(), `hf-cache:${cache}`, { logger, fetch: offline });
+    const bin = file(inventory, 'pytorch_model.bin');
+    expect(bin.format).toBe('pytorch-zip');
+    expect(bin.scanStatus).toBe('unsafe');
+    expect(bin.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ruleId: 'MLBOM-PICKLE-CRITICAL-GLOBAL', severity: 'critical' }),
+      ]),
+    );
+    expect(JSON.stringify(bin.findings)).toContain('posix.system');
+    expect(bin.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(logger.lines.some((l) => l.startsWith('warn:') && l.includes('pytorch_model.bin: unsafe to load'))).toBe(
+      true,
+    );
+
+    expect(file(inventory, 'training_args.pt').scanStatus).toBe('clean');
+    const weights = file(inventory, 'model.safetensors');
+    expect(weights.format).toBe('safetensors');
+    expect(Number(prop(weights, 'mlbom:parameterCount'))).toBeGreaterThan(0);
+    expect(prop(weights, 'mlbom:dtype')).toMatch(/^[A-Z0-9,]+$/);
+    expect(weights.scanStatus).toBeUndefined();
+  });
+
+  it('honours scan: false and readHeaders: false', async () => {
+    const noScan = await collect(huggingface({ scan: false }), `hf-cache:${cache}`, { fetch: offline });
+    const bin = file(noScan, 'pytorch_model.bin');
+    expect(bin.scanStatus).toBeUndefined();
+    expect(bin.findings ?? []).toEqual([]);
+    expect(bin.format).toBe('pytorch-zip');
+    expect(prop(file(noScan, 'model.safetensors'), 'mlbom:parameterCount')).toBeDefined();
+
+    const noHeaders = await collect(huggingface({ readHeaders: false }), `hf-cache:${cache}`, { fetch: offline });
+    expect(file(noHeaders, 'pytorch_model.bin').scanStatus).toBeUndefined();
+    expect(prop(file(noHeaders, 'model.safetensors'), 'mlbom:parameterCount')).toBeUndefined();
+    expect(file(noHeaders, 'model.safetensors').size).toBe(504);
+  });
+
+  it('scans a snapshot folder named as a local path, unless told not to', async () => {
+    const scanned = inventorySchema.parse(await collectCacheFolder(snapshot(), defaultContext({ fetch: offline })));
+    expect(file(scanned, 'pytorch_model.bin').scanStatus).toBe('unsafe');
+    expect(prop(file(scanned, 'model.safetensors'), 'mlbom:parameterCount')).toBeDefined();
+
+    const skipped = inventorySchema.parse(
+      await collectCacheFolder(snapshot(), defaultContext({ fetch: offline }), { scan: false }),
+    );
+    expect(file(skipped, 'pytorch_model.bin').scanStatus).toBeUndefined();
+    expect(file(skipped, 'pytorch_model.bin').findings ?? []).toEqual([]);
   });
 });

@@ -3,10 +3,14 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import {
   type DatasetAsset,
   type FileAsset,
+  fileByteSource,
   fsError,
+  hashFile,
   type Inventory,
   MlbomError,
   type ModelAsset,
+  mapPool,
+  type PackageAsset,
   type Problem,
   type Property,
   type Relation,
@@ -16,10 +20,9 @@ import { type ModelCardInfo, parseModelCard, splitFrontMatter } from '@mlbom/for
 import { parse as parseYaml } from 'yaml';
 import { MAX_CARD_BYTES, MAX_CONFIG_BYTES, mapModelCard } from './card.js';
 import { datasetAsset, datasetKey, unresolvedDataset } from './dataset.js';
-import { hashFile } from './hash.js';
+import { type CardHints, inspectFile, isInspectable, MAX_INSPECTIONS } from './inspect.js';
 import { ancestorFor, baseModelRefs } from './lineage.js';
 import { type ResolvedHuggingFaceOptions, resolveHuggingFaceOptions } from './options.js';
-import { mapPool } from './pool.js';
 import { HF_CACHE_SCHEME, isCommit, isValidRepoPart, modelPurl, type RepoType, splitId } from './target.js';
 import { formatFromName } from './weights.js';
 
@@ -139,15 +142,25 @@ export async function hubCacheLayout(dir: string): Promise<HubCacheLayout | unde
 export interface CacheSettings {
   /** Hash files whose blob name is no SHA-256 (small git files); default true. LFS files never need reading. */
   hash?: boolean | undefined;
+  /**
+   * Read what each cached weights file says about itself (format, parameter counts, dtypes, pickle
+   * globals) with @mlbom/formats, as the Hub source does over range requests; default true.
+   */
+  readHeaders?: boolean | undefined;
+  /** Scan pickle-based and other loadable weights with @mlbom/scanner, never loading them; default true (needs readHeaders). */
+  scan?: boolean | undefined;
 }
 
 /** Inventories a Hugging Face cache directory offline: every model snapshot, every dataset. */
 export class CacheCollector {
   readonly models: ModelAsset[] = [];
   readonly datasets = new Map<string, DatasetAsset>();
+  readonly packages = new Map<string, PackageAsset>();
   readonly relations: Relation[] = [];
   readonly problems: Problem[] = [];
   private fileCount = 0;
+  /** Where a listed file's bytes are: its blob (checked to lie in the repo's `blobs/`) or a plain file. */
+  private readonly contents = new WeakMap<FileAsset, string>();
 
   constructor(
     readonly root: string,
@@ -216,6 +229,7 @@ export class CacheCollector {
     return {
       models: this.models,
       datasets: [...this.datasets.values()].sort((a, b) => compare(a.key, b.key)),
+      packages: [...this.packages.values()].sort((a, b) => compare(a.key, b.key)),
       relations: this.relations,
       problems: this.problems,
     };
@@ -324,6 +338,7 @@ export class CacheCollector {
       ...(mapped.card ? { card: mapped.card } : {}),
     };
     this.models.push(model);
+    if (this.settings.readHeaders !== false) await this.inspectSnapshot(model, files, snapshotDir);
     for (const datasetId of new Set(card?.datasets ?? [])) {
       const key = datasetKey(datasetId);
       this.relations.push({ type: 'trained-on', from: purl, to: key });
@@ -396,6 +411,7 @@ export class CacheCollector {
             return file;
           }
           file.size = blobInfo.size;
+          this.contents.set(file, blob);
           if (/^[0-9a-f]{64}$/.test(blobName)) {
             file.sha256 = blobName;
             file.properties.push(
@@ -416,6 +432,7 @@ export class CacheCollector {
           }
         } else if (info.isFile()) {
           file.size = info.size;
+          this.contents.set(file, abs);
           if (this.settings.hash !== false) {
             const hashed = await hashFile(abs, { signal: this.ctx.signal });
             file.size = hashed.size;
@@ -431,6 +448,62 @@ export class CacheCollector {
       }
       return file;
     });
+  }
+
+  /**
+   * Reads the weights files of a snapshot from their blobs as the Hub source reads them remotely
+   * (@mlbom/formats headers, @mlbom/scanner findings; nothing is loaded), with the same bound on
+   * how many files are read. Architecture hints fill a card that names none; the frameworks the
+   * files record become packages the model depends on.
+   */
+  private async inspectSnapshot(model: ModelAsset, files: MutableFile[], snapshotDir: string): Promise<void> {
+    const candidates = files.filter(
+      (f) => f.size !== undefined && f.size > 0 && this.contents.has(f) && isInspectable(f.path),
+    );
+    if (candidates.length > MAX_INSPECTIONS) {
+      this.ctx.logger.debug(
+        `${snapshotDir}: ${candidates.length} weights files; headers of the first ${MAX_INSPECTIONS} read`,
+      );
+    }
+    const hints: CardHints = {};
+    const scanFiles = this.settings.scan !== false;
+    const found = await mapPool(candidates.slice(0, MAX_INSPECTIONS), this.options.concurrency, async (file) => {
+      this.checkAborted();
+      const subject = join(snapshotDir, file.path);
+      try {
+        const source = await fileByteSource(this.contents.get(file) as string);
+        try {
+          return await inspectFile(file, source, subject, this.ctx, scanFiles, hints);
+        } finally {
+          await source.close();
+        }
+      } catch (error) {
+        if ((error instanceof MlbomError && error.code === 'ABORTED') || this.ctx.signal.aborted) {
+          throw error instanceof MlbomError && error.code === 'ABORTED'
+            ? error
+            : new MlbomError('ABORTED', `${this.target}: aborted`);
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        this.ctx.logger.warn(`${subject}: cannot read (${message}); its header is not read or scanned`);
+        file.problems.push({
+          code: 'FILE_UNREADABLE',
+          message: `cannot read the file (${message})`,
+          subject: file.path,
+        });
+        return [];
+      }
+    });
+    if (hints.architectureFamily || hints.modelArchitecture) {
+      const card = { ...(model.card ?? {}) };
+      card.architectureFamily ??= hints.architectureFamily;
+      card.modelArchitecture ??= hints.modelArchitecture;
+      model.card = Object.fromEntries(Object.entries(card).filter(([, v]) => v !== undefined));
+    }
+    for (const pkg of found.flat()) {
+      if (!this.packages.has(pkg.key)) this.packages.set(pkg.key, pkg);
+      if (this.relations.some((r) => r.type === 'depends-on' && r.from === model.key && r.to === pkg.key)) continue;
+      this.relations.push({ type: 'depends-on', from: model.key, to: pkg.key });
+    }
   }
 
   /** A dataset repo: one `data` component, at `pinned` or else at `main` (or the last snapshot). */
@@ -489,5 +562,8 @@ export async function collectCacheFolder(
 
 /** @throws {MlbomError} as CacheCollector.collect */
 export function collectCache(dir: string, ctx: SourceContext, options: ResolvedHuggingFaceOptions): Promise<Inventory> {
-  return new CacheCollector(resolve(dir), `${HF_CACHE_SCHEME}${dir}`, ctx, options).collect();
+  return new CacheCollector(resolve(dir), `${HF_CACHE_SCHEME}${dir}`, ctx, options, {
+    readHeaders: options.readHeaders,
+    scan: options.scan,
+  }).collect();
 }

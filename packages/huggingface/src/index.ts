@@ -19,17 +19,6 @@ export { approachOf, freeTags, taskInputsOutputs } from './card.js';
 export { gitBlobSha1, MAX_REPO_FILES } from './client.js';
 export { datasetKey } from './dataset.js';
 export { frameworkPackage } from './frameworks.js';
-// File helpers @mlbom/local uses too (it depends on this package, for the Hub cache layout).
-export {
-  abortedError,
-  type FileHash,
-  HASH_CHUNK_SIZE,
-  type HashOptions,
-  hashFile,
-  hashHandle,
-  READ_FLAGS,
-  READ_NOFOLLOW_FLAGS,
-} from './hash.js';
 export { type BaseRef, baseModelRefs, normalizeBaseId, RELATIONS } from './lineage.js';
 export {
   DOWNLOAD_METADATA_DIR,
@@ -47,7 +36,6 @@ export {
   type ResolvedHuggingFaceOptions,
   resolveHuggingFaceOptions,
 } from './options.js';
-export { mapPool } from './pool.js';
 export {
   type CacheTarget,
   canHandleTarget,

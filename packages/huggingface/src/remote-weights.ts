@@ -1,27 +1,19 @@
-import type {
-  ByteSource,
-  FileAsset,
-  ModelCardAsset,
-  PackageAsset,
-  Problem,
-  Property,
-  SourceContext,
-} from '@mlbom/core';
-import { claimFromName, describeModelFile, isTextClaim, isWeightsName } from '@mlbom/formats';
-import { scan, shouldScan } from '@mlbom/scanner';
+import type { FileAsset, Problem, Property, SourceContext } from '@mlbom/core';
+import { mapPool } from '@mlbom/core';
 import { readAheadByteSource } from './bytes.js';
 import type { HubClient } from './client.js';
 import { recordFailure } from './errors.js';
-import { frameworkPackage } from './frameworks.js';
+import { type CardHints, inspectFile, isInspectable, MAX_INSPECTIONS, type WeightsHints } from './inspect.js';
 import type { ResolvedHuggingFaceOptions } from './options.js';
-import { mapPool } from './pool.js';
 import type { RepoType } from './target.js';
 import { isPickleLike, securityProperties } from './weights.js';
+
+export { isInspectable, type WeightsHints } from './inspect.js';
 
 type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
 
 /** Most files of one repo whose bytes are read remotely; the rest are listed from the metadata only. */
-export const MAX_REMOTE_INSPECTIONS = 200;
+export const MAX_REMOTE_INSPECTIONS = MAX_INSPECTIONS;
 /** Bytes of the first range request per file: a safetensors header or a zip's end usually fits. */
 export const FIRST_FETCH = 4096;
 /** Paths per paths-info request. */
@@ -33,18 +25,6 @@ export interface RemoteRepo {
   commit: string;
   /** For messages: `org/name@<short commit>`. */
   label: string;
-}
-
-export interface WeightsHints {
-  card: Pick<ModelCardAsset, 'architectureFamily' | 'modelArchitecture'>;
-  /** `framework` / `library` packages the files record (torch from a pickle, the ONNX producer...). */
-  frameworks: PackageAsset[];
-}
-
-/** Weights files and shard indexes: the files whose own bytes say something about the model. */
-export function isInspectable(path: string): boolean {
-  const claim = claimFromName(path);
-  return isWeightsName(path) || claim === 'safetensors-index' || (claim !== undefined && !isTextClaim(claim));
 }
 
 /**
@@ -85,7 +65,7 @@ export async function inspectWeights(
     }
   }
 
-  const hints: Pick<ModelCardAsset, 'architectureFamily' | 'modelArchitecture'> = {};
+  const hints: CardHints = {};
   const candidates = files.filter((f) => f.size !== undefined && f.size > 0 && isInspectable(f.path));
   if (candidates.length > MAX_REMOTE_INSPECTIONS) {
     ctx.logger.debug(
@@ -99,18 +79,9 @@ export async function inspectWeights(
     );
     const subject = `${repo.label}: ${file.path}`;
     try {
-      const description = await describeModelFile(source, file.path);
-      if (description.format !== 'unknown' || file.format === 'unknown') file.format = description.format;
-      file.properties.push(...description.properties);
-      for (const problem of description.problems) {
-        ctx.logger.warn(`${subject}: ${problem.message}`);
-        file.problems.push({ ...problem, subject: file.path });
-      }
-      hints.architectureFamily ??= description.card.architectureFamily;
-      hints.modelArchitecture ??= description.card.modelArchitecture;
-      if (options.scan) await scanRemote(file, source, subject, ctx);
+      const found = await inspectFile(file, source, subject, ctx, options.scan, hints);
       ctx.logger.debug(`${subject}: header read with ${source.fetched} bytes of ${file.size}`);
-      return description.frameworks.map((hint) => frameworkPackage(hint, file.path));
+      return found;
     } catch (error) {
       file.problems.push(recordFailure(error, subject, file.path, ctx, 'its header is not read or scanned'));
       return [];
@@ -119,23 +90,4 @@ export async function inspectWeights(
     }
   });
   return { card: hints, frameworks: frameworks.flat() };
-}
-
-/**
- * Scans a remote file for code that loading it would run (@mlbom/scanner over range requests: for
- * a PyTorch zip, the central directory and the pickle members only). Findings go on the file.
- */
-async function scanRemote(file: MutableFile, source: ByteSource, subject: string, ctx: SourceContext): Promise<void> {
-  const head = await source.read(0, Math.min(512, source.size));
-  if (!shouldScan(file.path, head)) return;
-  const result = await scan(source, { path: file.path, signal: ctx.signal });
-  file.scanStatus = result.status;
-  file.findings = result.findings;
-  for (const problem of result.problems) file.problems.push({ ...problem, subject: file.path });
-  if (result.status === 'unsafe') {
-    const rules = [...new Set(result.findings.map((f) => f.ruleId))].join(', ');
-    ctx.logger.warn(`${subject}: unsafe to load (${result.findings.length} finding(s): ${rules})`);
-  } else if (result.status === 'error') {
-    ctx.logger.warn(`${subject}: could not be fully scanned; not known to be safe`);
-  }
 }

@@ -5,6 +5,7 @@ import {
   type Inventory,
   MlbomError,
   type ModelAsset,
+  mapPool,
   type PackageAsset,
   type Problem,
   type Property,
@@ -18,7 +19,6 @@ import { datasetFromInfo, datasetKey, unresolvedDataset } from './dataset.js';
 import { asMlbomError, recordFailure } from './errors.js';
 import { ancestorFor, type BaseRef, baseModelRefs } from './lineage.js';
 import type { ResolvedHuggingFaceOptions } from './options.js';
-import { mapPool } from './pool.js';
 import { inspectWeights } from './remote-weights.js';
 import { isRepoId, modelPurl, type RepoTarget, splitId } from './target.js';
 import { formatFromName, hubWeightsProperties } from './weights.js';

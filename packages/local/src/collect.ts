@@ -3,18 +3,23 @@ import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  abortedError,
   type ByteSource,
   type DatasetAsset,
   type FileAsset,
   fileByteSource,
   fsError,
+  hashHandle,
   type Inventory,
   MlbomError,
   type ModelAsset,
   type ModelCardAsset,
+  mapPool,
   type PackageAsset,
   type Problem,
   type Property,
+  READ_FLAGS,
+  READ_NOFOLLOW_FLAGS,
   type Relation,
   type Severity,
   type SourceContext,
@@ -44,9 +49,7 @@ import {
 import { readMlmodelDirectory } from '@mlbom/mlflow';
 import { scan, shouldScan } from '@mlbom/scanner';
 import { cardRelations, type ModelCardInfo, parseModelCard } from './card.js';
-import { abortedError, hashHandle, READ_FLAGS, READ_NOFOLLOW_FLAGS } from './hash.js';
 import type { ResolvedLocalOptions } from './options.js';
-import { mapPool } from './pool.js';
 import {
   type ClaimedFormat,
   claimFromName,
@@ -748,7 +751,7 @@ export async function collectLocal(
   }
   // A Hugging Face cache folder (a snapshot, a repo folder, the whole cache) is read by the Hugging Face
   // package's cache reader, as `--hf-cache` reads it: its files are links into the repo's `blobs/`.
-  const cached = await collectCacheFolder(path, ctx, { hash: options.hash });
+  const cached = await collectCacheFolder(path, ctx, { hash: options.hash, scan: options.scan });
   if (cached) return cached;
   const rootReal = await realpath(path);
   const collector = new Collector(path, ctx, options, hooks);

@@ -15,7 +15,6 @@ export {
   splitFrontMatter,
 } from './card.js';
 export { MAX_CARD_BYTES, MAX_CONFIG_BYTES, MAX_REQUIREMENTS_BYTES, targetPath } from './collect.js';
-export { type FileHash, HASH_CHUNK_SIZE, type HashOptions, hashFile } from './hash.js';
 export {
   DEFAULT_MAX_FILE_COUNT,
   type LocalOptions,
@@ -23,7 +22,6 @@ export {
   type ResolvedLocalOptions,
   resolveLocalOptions,
 } from './options.js';
-export { mapPool } from './pool.js';
 export {
   parseRequirements,
   type Requirement,

@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { type Logger, MlbomError, type Problem } from '@mlbom/core';
+import { abortedError, type Logger, MlbomError, type Problem } from '@mlbom/core';
 import { Glob, Ignore, type Path } from 'glob';
-import { abortedError } from './hash.js';
 
 /** Directory names never descended into. */
 export const DEFAULT_EXCLUDED_DIRS: readonly string[] = [

@@ -7,6 +7,7 @@ import {
   type Inventory,
   isMlbomError,
   MlbomError,
+  mapPool,
   type Source,
   type SourceContext,
 } from '@mlbom/core';
@@ -17,7 +18,7 @@ import { restBackend } from './rest.js';
 import { fileStoreBackend, isMlrunsStore, localPathOf } from './store.js';
 import { type MlflowTarget, parseMlflowUri } from './target.js';
 import type { LoggedModel, MlflowBackend, ModelVersion, RegisteredModel } from './types.js';
-import { compare, mapPool, safeUri } from './util.js';
+import { compare, safeUri } from './util.js';
 
 const SCHEME_RE = /^[a-z][a-z0-9+.-]+:/i;
 

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { gitBlobSha1, sha256Hex } from './content.js';
+import { fileURLToPath } from 'node:url';
+import { bytesContent, fakeCommit, gitBlobSha1, sha256Hex, textContent } from './content.js';
 import type { FakeRepo } from './server.js';
 
 /**
@@ -31,4 +33,30 @@ export async function writeFakeCache(cacheDir: string, repos: FakeRepo[], option
       await symlink(relative(dirname(link), blob), link);
     }
   }
+}
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+const fixtureBytes = (path: string) => bytesContent(new Uint8Array(readFileSync(join(fixtures, path))));
+
+/** Commit of the cache-only repo {@link poisonedCacheRepo}. */
+export const POISONED_COMMIT = fakeCommit('acme/poisoned-cache');
+
+/**
+ * A model that exists only in a local cache (never on the fake hub): a PyTorch zip whose pickle runs
+ * `posix.system` when loaded (the scanner's `torch_zip_payload.pt`) as `pytorch_model.bin`, a benign
+ * safetensors file and a benign PyTorch checkpoint, all LFS blobs.
+ */
+export function poisonedCacheRepo(): FakeRepo {
+  return {
+    type: 'model',
+    id: 'acme/poisoned-cache',
+    refs: { main: POISONED_COMMIT },
+    info: {},
+    files: [
+      { path: 'README.md', content: textContent('---\nlicense: mit\n---\n# poisoned\n') },
+      { path: 'pytorch_model.bin', content: fixtureBytes('scanner/malicious/torch_zip_payload.pt'), lfs: true },
+      { path: 'model.safetensors', content: fixtureBytes('formats/model.safetensors'), lfs: true },
+      { path: 'training_args.pt', content: fixtureBytes('formats/model.pt'), lfs: true },
+    ],
+  };
 }

@@ -1,8 +1,8 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fileByteSource, fsError, MlbomError, type Severity } from '@mlbom/core';
-import { DEFAULT_EXCLUDED_DIRS, DEFAULT_EXCLUDED_FILES, mapPool } from '@mlbom/local';
+import { fileByteSource, fsError, MlbomError, mapPool, type Severity } from '@mlbom/core';
+import { DEFAULT_EXCLUDED_DIRS, DEFAULT_EXCLUDED_FILES } from '@mlbom/local';
 import { RULES, type RuleId, type ScanResult, scan, shouldScan } from '@mlbom/scanner';
 import { type Command, Option } from 'commander';
 import { Glob } from 'glob';

@@ -1,0 +1,80 @@
+import type {
+  ByteSource,
+  FileAsset,
+  ModelCardAsset,
+  PackageAsset,
+  Problem,
+  Property,
+  SourceContext,
+} from '@mlbom/core';
+import { claimFromName, describeModelFile, isTextClaim, isWeightsName } from '@mlbom/formats';
+import { scan, shouldScan } from '@mlbom/scanner';
+import { frameworkPackage } from './frameworks.js';
+
+type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
+
+/** Most weights files of one repo (or cached snapshot) whose bytes are read; the rest are listed only. */
+export const MAX_INSPECTIONS = 200;
+/** Bytes of a file's start handed to the scanner's `shouldScan`. */
+const SCAN_HEAD_BYTES = 512;
+
+export type CardHints = Pick<ModelCardAsset, 'architectureFamily' | 'modelArchitecture'>;
+
+export interface WeightsHints {
+  card: CardHints;
+  /** `framework` / `library` packages the files record (torch from a pickle, the ONNX producer...). */
+  frameworks: PackageAsset[];
+}
+
+/** Weights files and shard indexes: the files whose own bytes say something about the model. */
+export function isInspectable(path: string): boolean {
+  const claim = claimFromName(path);
+  return isWeightsName(path) || claim === 'safetensors-index' || (claim !== undefined && !isTextClaim(claim));
+}
+
+/**
+ * What one weights file says about itself (@mlbom/formats: format, parameter counts, dtypes, GGUF
+ * metadata, pickle globals) and, when `scanFiles`, @mlbom/scanner's findings, all read statically
+ * from `source` (HTTP range requests for the Hub, a cached blob for the cache). Nothing is loaded.
+ * Hints go into `hints` (first one wins); the frameworks the file records are returned.
+ * @throws {MlbomError} when the bytes cannot be read at all (the caller records it on the file)
+ */
+export async function inspectFile(
+  file: MutableFile,
+  source: ByteSource,
+  subject: string,
+  ctx: SourceContext,
+  scanFiles: boolean,
+  hints: CardHints,
+): Promise<PackageAsset[]> {
+  const description = await describeModelFile(source, file.path);
+  if (description.format !== 'unknown' || file.format === 'unknown') file.format = description.format;
+  file.properties.push(...description.properties);
+  for (const problem of description.problems) {
+    ctx.logger.warn(`${subject}: ${problem.message}`);
+    file.problems.push({ ...problem, subject: file.path });
+  }
+  hints.architectureFamily ??= description.card.architectureFamily;
+  hints.modelArchitecture ??= description.card.modelArchitecture;
+  if (scanFiles) await scanFile(file, source, subject, ctx);
+  return description.frameworks.map((hint) => frameworkPackage(hint, file.path));
+}
+
+/**
+ * Scans a file for code that loading it would run (@mlbom/scanner; for a PyTorch zip, the central
+ * directory and the pickle members only). Findings and the scan status go on the file.
+ */
+async function scanFile(file: MutableFile, source: ByteSource, subject: string, ctx: SourceContext): Promise<void> {
+  const head = await source.read(0, Math.min(SCAN_HEAD_BYTES, source.size));
+  if (!shouldScan(file.path, head)) return;
+  const result = await scan(source, { path: file.path, signal: ctx.signal });
+  file.scanStatus = result.status;
+  file.findings = result.findings;
+  for (const problem of result.problems) file.problems.push({ ...problem, subject: file.path });
+  if (result.status === 'unsafe') {
+    const rules = [...new Set(result.findings.map((f) => f.ruleId))].join(', ');
+    ctx.logger.warn(`${subject}: unsafe to load (${result.findings.length} finding(s): ${rules})`);
+  } else if (result.status === 'error') {
+    ctx.logger.warn(`${subject}: could not be fully scanned; not known to be safe`);
+  }
+}

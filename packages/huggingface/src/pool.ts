@@ -1,1 +1,0 @@
-export { mapPool } from '@mlbom/core';
