@@ -31,6 +31,7 @@ const WEIGHT_EXTENSIONS: Record<string, ClaimedFormat> = {
 /** Extensions that are too generic to make a lone file a model without the content agreeing. */
 const AMBIGUOUS_EXTENSIONS = new Set(['.bin']);
 
+/** File names tokenizers are saved under (lowercase). */
 const TOKENIZER_FILES = new Set([
   'tokenizer.json',
   'tokenizer_config.json',
@@ -45,6 +46,11 @@ const TOKENIZER_FILES = new Set([
   'sentencepiece.bpe.model',
   'preprocessor_config.json',
 ]);
+
+/** Whether a file name (no folder) is one a tokenizer is saved under. */
+export function isTokenizerFile(name: string): boolean {
+  return TOKENIZER_FILES.has(name.toLowerCase());
+}
 
 const CONFIG_EXTENSIONS = new Set(['.json', '.yaml', '.yml', '.toml', '.cfg', '.ini']);
 

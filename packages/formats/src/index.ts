@@ -1,6 +1,7 @@
 export * from './card.js';
 export * from './describe.js';
 export * from './detect.js';
+export * from './frameworks.js';
 export * from './gguf.js';
 export * from './hdf5.js';
 export * from './inflate.js';

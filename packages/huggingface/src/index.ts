@@ -18,7 +18,6 @@ export {
 export { approachOf, freeTags, taskInputsOutputs } from './card.js';
 export { gitBlobSha1, MAX_REPO_FILES } from './client.js';
 export { datasetKey } from './dataset.js';
-export { frameworkPackage } from './frameworks.js';
 export { type BaseRef, baseModelRefs, normalizeBaseId, RELATIONS } from './lineage.js';
 export {
   DOWNLOAD_METADATA_DIR,

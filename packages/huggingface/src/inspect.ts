@@ -7,9 +7,8 @@ import type {
   Property,
   SourceContext,
 } from '@mlbom/core';
-import { claimFromName, describeModelFile, isTextClaim, isWeightsName } from '@mlbom/formats';
+import { claimFromName, describeModelFile, frameworkPackage, isTextClaim, isWeightsName } from '@mlbom/formats';
 import { scan, shouldScan } from '@mlbom/scanner';
-import { frameworkPackage } from './frameworks.js';
 
 type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
 

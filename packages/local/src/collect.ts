@@ -29,7 +29,9 @@ import {
   type FileDescription,
   findModelReferences,
   findNotebookModelReferences,
+  frameworkPackage,
   type ModelReference,
+  modelParameterProperties,
   type PythonStack,
   parseCondaEnvironment,
   parsePyproject,
@@ -40,7 +42,6 @@ import {
 } from '@mlbom/formats';
 import {
   collectCacheFolder,
-  frameworkPackage,
   type LocalDirDownload,
   localDirIdentity,
   readLocalDirDownload,
@@ -90,24 +91,6 @@ export function pythonStackKind(name: string): 'requirements' | 'pyproject' | 'c
   if (/^python_env\.ya?ml$/.test(lower)) return 'python-env';
   return undefined;
 }
-
-/** Which weights format's parameter count stands for the model when several are present. */
-const PARAMETER_FORMATS = [
-  'safetensors',
-  'gguf',
-  'pytorch-zip',
-  'pytorch-legacy',
-  'torchscript',
-  'onnx',
-  'keras',
-  'keras-h5',
-  'tf-savedmodel',
-  'tflite',
-  'joblib',
-  'pickle',
-  'numpy-archive',
-  'numpy',
-];
 
 /** Test seams; not part of the public API. */
 export interface CollectHooks {
@@ -674,30 +657,11 @@ class Collector {
   }
 }
 
-/**
- * The model's parameter count and dtypes, from its weights: shards of one format add up, variants of
- * one format (several GGUF quantizations) count once (the largest), and when several formats hold
- * the same weights (safetensors and pytorch_model.bin) the first of PARAMETER_FORMATS stands.
- */
+/** The model's parameter count and dtypes, from what its files' readers found. */
 function modelParameters(files: FileRecord[]): Property[] {
-  for (const format of PARAMETER_FORMATS) {
-    const counts = files
-      .filter((f) => f.asset.format === format)
-      .map((f) => ({
-        count: Number(f.description?.properties.find((p) => p.name === 'mlbom:parameterCount')?.value ?? Number.NaN),
-        dtype: f.description?.properties.find((p) => p.name === 'mlbom:dtype')?.value,
-      }))
-      .filter((c) => Number.isSafeInteger(c.count) && c.count > 0);
-    if (counts.length === 0) continue;
-    const total =
-      format === 'safetensors' ? counts.reduce((a, c) => a + c.count, 0) : Math.max(...counts.map((c) => c.count));
-    const dtypes = [...new Set(counts.flatMap((c) => (c.dtype ? c.dtype.split(',') : [])))];
-    return [
-      { name: 'mlbom:parameterCount', value: String(total) },
-      ...(dtypes.length > 0 ? [{ name: 'mlbom:dtype', value: dtypes.join(',') }] : []),
-    ];
-  }
-  return [];
+  return modelParameterProperties(
+    files.flatMap((f) => (f.description ? [{ format: f.asset.format, properties: f.description.properties }] : [])),
+  );
 }
 
 /** Accepts a path or a `file:` URL. */

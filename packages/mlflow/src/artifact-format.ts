@@ -1,4 +1,5 @@
 import type { ModelFormat } from '@mlbom/core';
+import { isTokenizerFile } from '@mlbom/formats';
 
 const WEIGHTS: Record<string, ModelFormat | 'pytorch'> = {
   safetensors: 'safetensors',
@@ -24,19 +25,6 @@ const WEIGHTS: Record<string, ModelFormat | 'pytorch'> = {
 /** Model files that are worth downloading (to hash and scan) though no scanner may recognise them. */
 const OTHER_MODEL_EXTENSIONS = new Set(['ubj', 'xgb', 'cbm', 'lgb', 'model', 'pb', 'zip', 'tar', 'tgz', 'gz', 'mleap']);
 
-const TOKENIZER_FILES = new Set([
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'added_tokens.json',
-  'vocab.json',
-  'vocab.txt',
-  'merges.txt',
-  'tokenizer.model',
-  'spiece.model',
-  'sentencepiece.bpe.model',
-]);
-
 function parts(path: string): { name: string; ext: string } {
   const name = path.slice(path.lastIndexOf('/') + 1);
   const dot = name.lastIndexOf('.');
@@ -55,7 +43,7 @@ export function artifactFormat(path: string, head?: Uint8Array): ModelFormat {
   if (name === 'MLmodel') return 'config';
   if (lower === 'requirements.txt') return 'requirements';
   if (lower === 'readme.md' || lower === 'model_card.md') return 'model-card';
-  if (TOKENIZER_FILES.has(lower)) return 'tokenizer';
+  if (isTokenizerFile(lower)) return 'tokenizer';
   if (lower === 'saved_model.pb' || /(^|\/)variables\/variables\.(index|data-\d+-of-\d+)$/.test(path)) {
     return 'tf-savedmodel';
   }

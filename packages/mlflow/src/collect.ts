@@ -11,11 +11,10 @@ import {
   type PackageAsset,
   type Problem,
   type Property,
-  pypiPackage,
   type Relation,
   type SourceContext,
 } from '@mlbom/core';
-import { describeModelFile, type FileDescription, normalizeVersion } from '@mlbom/formats';
+import { describeModelFile, type FileDescription, frameworkPackage, modelParameterProperties } from '@mlbom/formats';
 import { scan, shouldScan } from '@mlbom/scanner';
 import { PackageURL } from 'packageurl-js';
 import { artifactFormat, isModelFile } from './artifact-format.js';
@@ -60,24 +59,6 @@ export const defaultScanner: ArtifactScanner = async (bytes, info) => {
   if (!shouldScan(info.path, head)) return undefined;
   return scan(bytes, { path: info.path, ...(info.signal ? { signal: info.signal } : {}) });
 };
-
-/** Which weights format's parameter count stands for the model when several are present (as @mlbom/local). */
-const PARAMETER_FORMATS = [
-  'safetensors',
-  'gguf',
-  'pytorch-zip',
-  'pytorch-legacy',
-  'torchscript',
-  'onnx',
-  'keras',
-  'keras-h5',
-  'tf-savedmodel',
-  'tflite',
-  'joblib',
-  'pickle',
-  'numpy-archive',
-  'numpy',
-] as const;
 
 /** Longest MLmodel / environment file read. */
 export const MAX_TEXT_BYTES = 1024 * 1024;
@@ -722,24 +703,12 @@ export class Assembler {
     described.sort((a, b) => compare(a.path, b.path));
     for (const { path, description } of described) {
       for (const hint of description.frameworks) {
-        const evidence = { name: 'mlbom:evidence', value: `${path}: ${hint.evidence}` };
-        if (hint.ecosystem === 'generic') {
-          const name = hint.name.slice(0, 100);
-          const purl = `pkg:generic/${encodeURIComponent(name)}${hint.version ? `@${encodeURIComponent(hint.version)}` : ''}`;
-          this.addPackage(model.key, {
-            kind: 'package',
-            key: purl,
-            name,
-            ...(hint.version ? { version: hint.version } : {}),
-            purl,
-            role: 'framework',
-            ecosystem: 'generic',
-            properties: [evidence],
-          });
+        const pkg = frameworkPackage(hint, path);
+        if (pkg.ecosystem === 'generic') {
+          this.addPackage(model.key, pkg);
           continue;
         }
-        const version = hint.version ? normalizeVersion(hint.version) : undefined;
-        const pkg = pypiPackage({ name: hint.name, exactVersion: version, properties: [evidence] });
+        const version = pkg.version;
         // A file that names no version points at the package MLmodel or the environment files pinned.
         const listed =
           version === undefined
@@ -760,26 +729,13 @@ export class Assembler {
       if (hints.inputs?.length && !card.inputs?.length) card.inputs = hints.inputs;
       if (hints.outputs?.length && !card.outputs?.length) card.outputs = hints.outputs;
     }
-    // The model's parameter count: shards of one format added (safetensors), else the largest file of the
-    // first format that has one.
-    for (const format of PARAMETER_FORMATS) {
-      const counts = described
-        .filter((d) => d.description.recognised && d.description.format === format)
-        .map(({ description }) => ({
-          count: Number(description.properties.find((p) => p.name === 'mlbom:parameterCount')?.value ?? Number.NaN),
-          dtype: description.properties.find((p) => p.name === 'mlbom:dtype')?.value,
-        }))
-        .filter((c) => Number.isSafeInteger(c.count) && c.count > 0);
-      if (counts.length === 0) continue;
-      const total =
-        format === 'safetensors' ? counts.reduce((a, c) => a + c.count, 0) : Math.max(...counts.map((c) => c.count));
-      const dtypes = [...new Set(counts.flatMap((c) => (c.dtype ? c.dtype.split(',') : [])))];
-      model.properties.push(
-        { name: 'mlbom:parameterCount', value: String(total) },
-        ...prop('mlbom:dtype', dtypes.join(',')),
-      );
-      break;
-    }
+    model.properties.push(
+      ...modelParameterProperties(
+        described.flatMap(({ description }) =>
+          description.recognised ? [{ format: description.format, properties: description.properties }] : [],
+        ),
+      ),
+    );
   }
 
   finish(model: MutableModel, card: ModelCardAsset): void {
