@@ -59,10 +59,17 @@ export function artifactFormat(path: string, head?: Uint8Array): ModelFormat {
   return 'unknown';
 }
 
-/** Whether an artifact holds model weights or serialized code: downloaded (to hash and scan) in `models` mode. */
+/** Tokenizer files that carry a Jinja chat template, which the scanner checks like model code. */
+const CHAT_TEMPLATE_FILES = new Set(['tokenizer_config.json', 'chat_template.json', 'chat_template.jinja']);
+
+/**
+ * Whether an artifact holds model weights or code that runs (serialized objects, chat templates):
+ * downloaded (to hash and scan) in `models` mode.
+ */
 export function isModelFile(path: string): boolean {
   const { name, ext } = parts(path);
   if (name.toLowerCase() === 'saved_model.pb') return true;
+  if (CHAT_TEMPLATE_FILES.has(name.toLowerCase())) return true;
   if (/(^|\/)variables\/variables\.data-\d+-of-\d+$/.test(path)) return true;
   return WEIGHTS[ext] !== undefined || OTHER_MODEL_EXTENSIONS.has(ext);
 }

@@ -90,6 +90,8 @@ describe('MLflow REST API', () => {
         'model.pth',
         'model.ubj',
         'model.onnx',
+        // A chat template runs when the tokenizer is loaded: scanned like model code.
+        'tokenizer_config.json',
       ]),
     );
     const defect = inventory.models.find((m) => m.name === 'defect-detector')!;
@@ -113,6 +115,7 @@ describe('MLflow REST API', () => {
       'defect-detector@1/model.pkl unsafe',
       'fraud-clf@1/model.pkl clean',
       'fraud-clf@2/model.pkl clean',
+      'sentiment-distilbert@1/components/tokenizer/tokenizer_config.json clean',
     ]);
     const pkl = inventory.models.find((m) => m.name === 'defect-detector')?.files.find((f) => f.path === 'model.pkl');
     expect(pkl?.findings.map((f) => [f.ruleId, f.severity])).toEqual([['MLBOM-PICKLE-CRITICAL-GLOBAL', 'critical']]);

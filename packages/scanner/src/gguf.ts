@@ -15,8 +15,18 @@ const utf8 = new TextDecoder('utf-8');
 
 class Bad extends Error {}
 
-/** Checks a chat template; reports each pattern once. */
-export function checkTemplate(collector: Collector, template: string, key: string, location: string): void {
+/**
+ * Checks a chat template; reports each pattern once. The same template rules apply to GGUF headers
+ * and to the Hugging Face tokenizer files (`tokenizer_config.json`, `chat_template.jinja`), which
+ * transformers renders with Jinja as well; only the rule ids say where the template came from.
+ */
+export function checkTemplate(
+  collector: Collector,
+  template: string,
+  key: string,
+  location: string,
+  origin: 'gguf' | 'tokenizer' = 'gguf',
+): void {
   let injection = false;
   for (const p of TEMPLATE_PATTERNS) {
     // The generic double-underscore pattern only matters when no known internal was named.
@@ -26,8 +36,14 @@ export function checkTemplate(collector: Collector, template: string, key: strin
     if (p.rule === 'MLBOM-GGUF-TEMPLATE-INJECTION') injection = true;
     const at = m.index;
     const snippet = template.slice(Math.max(0, at - 40), at + 60).replace(/\s+/g, ' ');
+    const rule =
+      origin === 'gguf'
+        ? p.rule
+        : p.rule === 'MLBOM-GGUF-TEMPLATE-INJECTION'
+          ? 'MLBOM-CHAT-TEMPLATE-INJECTION'
+          : 'MLBOM-CHAT-TEMPLATE-SUSPICIOUS';
     collector.add(
-      p.rule,
+      rule,
       `${key}: ${p.what}`,
       `${key} contains ${p.what} "${m[0]}" at character ${at}: ...${snippet}...`,
       location,

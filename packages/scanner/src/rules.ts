@@ -613,6 +613,14 @@ export const RULES = {
     severity: 'high',
     title: 'GGUF chat template uses constructs that hide attribute access',
   },
+  'MLBOM-CHAT-TEMPLATE-INJECTION': {
+    severity: 'critical',
+    title: 'tokenizer chat template reaches Python internals (template injection)',
+  },
+  'MLBOM-CHAT-TEMPLATE-SUSPICIOUS': {
+    severity: 'high',
+    title: 'tokenizer chat template uses constructs that hide attribute access',
+  },
   'MLBOM-FORMAT-MALFORMED': { severity: 'medium', title: 'model file structure is malformed' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 

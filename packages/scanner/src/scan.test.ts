@@ -214,3 +214,40 @@ describe('shouldScan', () => {
     expect(shouldScan('m.safetensors', st)).toBe(false);
   });
 });
+
+describe('tokenizer chat templates', () => {
+  const chatml =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}";
+  const sandboxEscape =
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}{{ cycler.__init__.__globals__.os.popen('echo pwned') }}";
+
+  it('flags a template that reaches Python internals in tokenizer_config.json and chat_template.jinja', async () => {
+    const config = Buffer.from(JSON.stringify({ tokenizer_class: 'X', chat_template: sandboxEscape }));
+    const fromConfig = await scanBytes(config, 'repo/tokenizer_config.json');
+    expect(fromConfig.status).toBe('unsafe');
+    expect(fromConfig.findings.map((f) => f.ruleId)).toContain('MLBOM-CHAT-TEMPLATE-INJECTION');
+    expect(fromConfig.findings.find((f) => f.ruleId === 'MLBOM-CHAT-TEMPLATE-INJECTION')?.severity).toBe('critical');
+
+    const named = Buffer.from(
+      JSON.stringify({
+        chat_template: [
+          { name: 'default', template: chatml },
+          { name: 'tool_use', template: sandboxEscape },
+        ],
+      }),
+    );
+    const fromList = await scanBytes(named, 'tokenizer_config.json');
+    expect(fromList.findings.some((f) => f.detail.startsWith('chat_template.tool_use'))).toBe(true);
+
+    const jinja = await scanBytes(Buffer.from(sandboxEscape), 'chat_template.jinja');
+    expect(jinja.status).toBe('unsafe');
+  });
+
+  it('leaves ordinary templates and configs without one clean', async () => {
+    expect(
+      (await scanBytes(Buffer.from(JSON.stringify({ chat_template: chatml })), 'tokenizer_config.json')).findings,
+    ).toEqual([]);
+    expect((await scanBytes(Buffer.from('{"model_max_length": 512}'), 'tokenizer_config.json')).status).toBe('clean');
+    expect(shouldScan('a/tokenizer_config.json', Buffer.from('{'))).toBe(true);
+  });
+});

@@ -10,7 +10,7 @@ import {
 } from '@mlbom/core';
 import { inspectZip, isTraversal, readLocalHeader, sliceSource, type ZipEntry } from '@mlbom/formats';
 import { Collector } from './collector.js';
-import { scanGguf } from './gguf.js';
+import { checkTemplate, scanGguf } from './gguf.js';
 import { type Budget, type ChunkSource, crcChunks, inflateChunks, LimitError, Reader, sourceChunks } from './input.js';
 import { checkKerasJson, scanKerasBytes } from './keras.js';
 import { DEFAULT_PICKLE_LIMITS, flushFindings, type PickleContext, type PickleLimits, runPickle } from './pickle.js';
@@ -249,6 +249,7 @@ function detect(head: Uint8Array, name: string): Kind {
  * anything that could be a pickle, an archive, a NumPy / Keras / HDF5 / GGUF / SavedModel file.
  */
 export function shouldScan(path: string, head: Uint8Array): boolean {
+  if (CHAT_TEMPLATE_FILES.has(baseName(path).toLowerCase())) return true;
   const kind = detect(head, path);
   if (kind === 'unknown' || kind === 'safetensors') {
     const ext = extension(path);
@@ -1048,7 +1049,56 @@ async function scanZipMember(
 
 // --- entry points -----------------------------------------------------------------------------------
 
+/** Hugging Face tokenizer files that carry a Jinja chat template. */
+const CHAT_TEMPLATE_FILES = new Set(['tokenizer_config.json', 'chat_template.json', 'chat_template.jinja']);
+/** Tokenizer configs are small; a larger one is reported rather than read. */
+const MAX_TOKENIZER_CONFIG = 16 * 1024 * 1024;
+
+/** Checks the chat template(s) of a tokenizer file with the same rules as GGUF templates. */
+async function scanChatTemplateFile(ctx: Ctx, source: ByteSource, name: string, prefix: string): Promise<void> {
+  if (source.size > MAX_TOKENIZER_CONFIG) {
+    ctx.c.add(
+      'MLBOM-SCAN-INCOMPLETE',
+      'tokenizer file too large',
+      `${name} is ${source.size} bytes; not read`,
+      loc(prefix),
+    );
+    return;
+  }
+  const text = Buffer.from(await source.read(0, source.size)).toString('utf8');
+  if (name.toLowerCase().endsWith('.jinja')) {
+    checkTemplate(ctx.c, text, 'chat_template', loc(prefix), 'tokenizer');
+    return;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return; // not JSON: nothing a tokenizer would render
+  }
+  const value =
+    typeof json === 'object' && json !== null ? (json as { chat_template?: unknown }).chat_template : undefined;
+  // transformers stores one template as a string, several as [{ name, template }].
+  const templates: Array<[string, string]> =
+    typeof value === 'string'
+      ? [['chat_template', value]]
+      : Array.isArray(value)
+        ? value.flatMap((t: unknown) => {
+            const entry = t as { name?: unknown; template?: unknown };
+            return typeof entry?.template === 'string'
+              ? [[`chat_template.${String(entry.name ?? '')}`, entry.template] as [string, string]]
+              : [];
+          })
+        : [];
+  for (const [key, template] of templates) checkTemplate(ctx.c, template, key, loc(prefix), 'tokenizer');
+}
+
 async function scanSource(ctx: Ctx, source: ByteSource, name: string, prefix: string, depth: number): Promise<void> {
+  if (CHAT_TEMPLATE_FILES.has(baseName(name).toLowerCase())) {
+    if (depth === 0) ctx.format = 'unknown';
+    await scanChatTemplateFile(ctx, source, name, prefix);
+    return;
+  }
   if (source.size === 0) {
     if (depth === 0) ctx.format = 'unknown';
     if (PICKLE_EXTENSIONS.has(extension(name)))
