@@ -281,6 +281,12 @@ describe('mlbom generate: weights in a Hugging Face cache', () => {
         const onBin = (bom.vulnerabilities ?? []).filter((v) => v.affects?.some((a) => a.ref === bin?.['bom-ref']));
         expect(onBin.map((v) => v.ratings?.[0]?.severity)).toContain('critical');
         expect(property(files.find((f) => f.name === 'training_args.pt') ?? {}, 'mlbom:scan:status')).toBe('clean');
+        const tokenizer = files.find((f) => f.name === 'tokenizer_config.json');
+        expect(property(tokenizer ?? {}, 'mlbom:scan:status')).toBe('unsafe');
+        const onTokenizer = (bom.vulnerabilities ?? []).filter((v) =>
+          v.affects?.some((a) => a.ref === tokenizer?.['bom-ref']),
+        );
+        expect(onTokenizer.map((v) => v.id)).toContain('MLBOM-CHAT-TEMPLATE-INJECTION');
         const weights = files.find((f) => f.name === 'model.safetensors') ?? {};
         expect(Number(property(weights, 'mlbom:parameterCount'))).toBeGreaterThan(0);
         expect(property(weights, 'mlbom:dtype')).toBeDefined();

@@ -8,7 +8,7 @@ import type {
   SourceContext,
 } from '@mlbom/core';
 import { claimFromName, describeModelFile, frameworkPackage, isTextClaim, isWeightsName } from '@mlbom/formats';
-import { scan, shouldScan } from '@mlbom/scanner';
+import { isChatTemplateFile, scan, shouldScan } from '@mlbom/scanner';
 
 type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
 
@@ -28,7 +28,13 @@ export interface WeightsHints {
 /** Weights files and shard indexes: the files whose own bytes say something about the model. */
 export function isInspectable(path: string): boolean {
   const claim = claimFromName(path);
-  return isWeightsName(path) || claim === 'safetensors-index' || (claim !== undefined && !isTextClaim(claim));
+  return (
+    isWeightsName(path) ||
+    claim === 'safetensors-index' ||
+    (claim !== undefined && !isTextClaim(claim)) ||
+    // A tokenizer's chat template runs when it is loaded: the scanner checks it like model code.
+    isChatTemplateFile(path)
+  );
 }
 
 /**

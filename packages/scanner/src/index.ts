@@ -11,6 +11,7 @@ export {
 } from './rules.js';
 export {
   DEFAULT_SCAN_LIMITS,
+  isChatTemplateFile,
   type ScanFormat,
   type ScanLimits,
   type ScanOptions,

@@ -249,7 +249,7 @@ function detect(head: Uint8Array, name: string): Kind {
  * anything that could be a pickle, an archive, a NumPy / Keras / HDF5 / GGUF / SavedModel file.
  */
 export function shouldScan(path: string, head: Uint8Array): boolean {
-  if (CHAT_TEMPLATE_FILES.has(baseName(path).toLowerCase())) return true;
+  if (isChatTemplateFile(path)) return true;
   const kind = detect(head, path);
   if (kind === 'unknown' || kind === 'safetensors') {
     const ext = extension(path);
@@ -1051,6 +1051,11 @@ async function scanZipMember(
 
 /** Hugging Face tokenizer files that carry a Jinja chat template. */
 const CHAT_TEMPLATE_FILES = new Set(['tokenizer_config.json', 'chat_template.json', 'chat_template.jinja']);
+
+/** Whether a file (by name) is a tokenizer file whose chat template the scanner checks. */
+export function isChatTemplateFile(path: string): boolean {
+  return CHAT_TEMPLATE_FILES.has(baseName(path).toLowerCase());
+}
 /** Tokenizer configs are small; a larger one is reported rather than read. */
 const MAX_TOKENIZER_CONFIG = 16 * 1024 * 1024;
 
@@ -1094,7 +1099,7 @@ async function scanChatTemplateFile(ctx: Ctx, source: ByteSource, name: string, 
 }
 
 async function scanSource(ctx: Ctx, source: ByteSource, name: string, prefix: string, depth: number): Promise<void> {
-  if (CHAT_TEMPLATE_FILES.has(baseName(name).toLowerCase())) {
+  if (isChatTemplateFile(name)) {
     if (depth === 0) ctx.format = 'unknown';
     await scanChatTemplateFile(ctx, source, name, prefix);
     return;

@@ -57,6 +57,13 @@ export function poisonedCacheRepo(): FakeRepo {
       { path: 'pytorch_model.bin', content: fixtureBytes('scanner/malicious/torch_zip_payload.pt'), lfs: true },
       { path: 'model.safetensors', content: fixtureBytes('formats/model.safetensors'), lfs: true },
       { path: 'training_args.pt', content: fixtureBytes('formats/model.pt'), lfs: true },
+      {
+        // A chat template that escapes the Jinja sandbox (harmless payload): template injection.
+        path: 'tokenizer_config.json',
+        content: textContent(
+          JSON.stringify({ chat_template: "{{ cycler.__init__.__globals__.os.popen('echo pwned').read() }}" }),
+        ),
+      },
     ],
   };
 }
