@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { fsError, MlbomError, MlbomHttpError } from './errors.js';
 
 /**
@@ -35,7 +35,7 @@ function checkRange(name: string, offset: number, length: number): void {
 }
 
 /** Wraps a raw reader with the range checks and byte counting every ByteSource shares. */
-function countingSource(
+export function countingSource(
   name: string,
   size: number,
   readRange: (offset: number, length: number) => Promise<Uint8Array>,
@@ -64,20 +64,9 @@ export function bufferByteSource(bytes: Uint8Array, name = 'buffer'): ByteSource
   );
 }
 
-/**
- * A local file, opened once.
- * @throws {MlbomError} NOT_FOUND, PERMISSION_DENIED or FILE_UNREADABLE naming the path
- */
-export async function fileByteSource(path: string): Promise<ByteSource> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  let size: number;
-  try {
-    handle = await open(path, 'r');
-    size = (await handle.stat()).size;
-  } catch (err) {
-    throw fsError(err, path);
-  }
-  const readRange = async (offset: number, length: number) => {
+/** Positional reads from an open file handle, filling what the file has. */
+function handleReader(handle: FileHandle, size: number, name: string) {
+  return async (offset: number, length: number): Promise<Uint8Array> => {
     const want = Math.max(0, Math.min(length, size - offset));
     const buffer = new Uint8Array(want);
     let filled = 0;
@@ -88,11 +77,40 @@ export async function fileByteSource(path: string): Promise<ByteSource> {
         filled += n;
       }
     } catch (err) {
-      throw fsError(err, path);
+      throw fsError(err, name);
     }
     return buffer.subarray(0, filled);
   };
-  return countingSource(path, size, readRange, () => handle.close());
+}
+
+/** A ByteSource over an already open file handle; closing the handle stays the caller's business. */
+export function handleByteSource(handle: FileHandle, size: number, name: string): ByteSource {
+  return countingSource(name, size, handleReader(handle, size, name));
+}
+
+/**
+ * A local file, opened once.
+ * @throws {MlbomError} NOT_FOUND, PERMISSION_DENIED or FILE_UNREADABLE naming the path
+ */
+export async function fileByteSource(path: string): Promise<ByteSource> {
+  let handle: FileHandle;
+  let size: number;
+  try {
+    handle = await open(path, 'r');
+    size = (await handle.stat()).size;
+  } catch (err) {
+    throw fsError(err, path);
+  }
+  return countingSource(path, size, handleReader(handle, size, path), () => handle.close());
+}
+
+/** A window of another source (a zip member, an embedded array); reads are counted here too. */
+export function sliceByteSource(parent: ByteSource, offset: number, length: number, name: string): ByteSource {
+  const size = Math.max(0, Math.min(length, parent.size - offset));
+  return countingSource(name, size, async (at, len) => {
+    const want = Math.max(0, Math.min(len, size - at));
+    return want === 0 ? new Uint8Array(0) : parent.read(offset + at, want);
+  });
 }
 
 /** Removes credentials and query strings (which may hold signed tokens) from a URL for messages. */

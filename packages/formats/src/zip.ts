@@ -13,7 +13,7 @@
 //   is the strict view the metadata readers use, built on the same parse, which throws
 //   FORMAT_INVALID when the directory contradicts the file.
 import { constants, inflateRawSync } from 'node:zlib';
-import { type ByteSource, MAX_READ_BYTES } from '@mlbom/core';
+import { type ByteSource, MAX_READ_BYTES, sliceByteSource } from '@mlbom/core';
 import { formatError, readExact, utf8, view } from './util.js';
 
 export const ZIP_LIMITS = {
@@ -348,26 +348,8 @@ export async function readLocalHeader(source: ByteSource, entry: ZipEntry): Prom
   };
 }
 
-/** A window of another ByteSource (e.g. a stored zip member), read through it without copying. */
-export function sliceSource(parent: ByteSource, offset: number, length: number, name: string): ByteSource {
-  const size = Math.max(0, Math.min(length, parent.size - offset));
-  let bytesRead = 0;
-  return {
-    name,
-    size,
-    get bytesRead() {
-      return bytesRead;
-    },
-    async read(at, len) {
-      const want = Math.max(0, Math.min(len, size - at));
-      if (want === 0) return new Uint8Array(0);
-      const out = await parent.read(offset + at, want);
-      bytesRead += out.length;
-      return out;
-    },
-    async close() {},
-  };
-}
+/** A window of another source (a member's data); see core's sliceByteSource. */
+export const sliceSource = sliceByteSource;
 
 /** A member name that would land outside the extraction directory (zip slip). */
 export function isTraversal(name: string): boolean {

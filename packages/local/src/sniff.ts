@@ -1,7 +1,7 @@
 // Format detection lives in @mlbom/formats; this module adapts it to open file handles and
 // re-exports it for existing importers.
 import type { FileHandle } from 'node:fs/promises';
-import { type ByteSource, fsError } from '@mlbom/core';
+import { handleByteSource } from '@mlbom/core';
 import { type ClaimedFormat, detectFormat, type SniffResult } from '@mlbom/formats';
 
 export {
@@ -29,31 +29,6 @@ export async function readFully(handle: FileHandle, buffer: Buffer, position: nu
     filled += bytesRead;
   }
   return filled;
-}
-
-/** A ByteSource over an already open file handle (closing it is the caller's business). */
-export function handleByteSource(handle: FileHandle, size: number, name: string): ByteSource {
-  let bytesRead = 0;
-  return {
-    name,
-    size,
-    get bytesRead() {
-      return bytesRead;
-    },
-    async read(offset, length) {
-      const want = Math.max(0, Math.min(length, size - offset));
-      const buffer = Buffer.alloc(want);
-      let got: number;
-      try {
-        got = await readFully(handle, buffer, offset);
-      } catch (error) {
-        throw fsError(error, name);
-      }
-      bytesRead += got;
-      return new Uint8Array(buffer.buffer, buffer.byteOffset, got);
-    },
-    async close() {},
-  };
 }
 
 /** Decides a file's format from its name's claim and its first bytes (see detectFormat). */
