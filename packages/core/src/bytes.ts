@@ -104,6 +104,32 @@ export async function fileByteSource(path: string): Promise<ByteSource> {
   return countingSource(path, size, handleReader(handle, size, path), () => handle.close());
 }
 
+/**
+ * Reads at most `cap` bytes of a regular file as UTF-8 (cards, configs, metadata): bounded whatever
+ * the file's size; `truncated` tells that more was there.
+ * @throws {MlbomError} NOT_FOUND / PERMISSION_DENIED / FILE_UNREADABLE naming the path
+ */
+export async function readTextPrefix(
+  path: string,
+  cap: number,
+  flags: string | number = 'r',
+): Promise<{ text: string; truncated: boolean }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags);
+  } catch (err) {
+    throw fsError(err, path);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new MlbomError('FILE_UNREADABLE', `${path}: not a regular file`);
+    const bytes = await handleReader(handle, info.size, path)(0, Math.min(info.size, cap));
+    return { text: Buffer.from(bytes).toString('utf8'), truncated: info.size > cap };
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
 /** A window of another source (a zip member, an embedded array); reads are counted here too. */
 export function sliceByteSource(parent: ByteSource, offset: number, length: number, name: string): ByteSource {
   const size = Math.max(0, Math.min(length, parent.size - offset));

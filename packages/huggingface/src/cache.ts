@@ -1,4 +1,4 @@
-import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import {
   type DatasetAsset,
@@ -14,6 +14,7 @@ import {
   type Problem,
   type Property,
   type Relation,
+  readTextPrefix,
   type SourceContext,
 } from '@mlbom/core';
 import { type ModelCardInfo, parseModelCard, splitFrontMatter } from '@mlbom/formats';
@@ -52,20 +53,12 @@ export function parseRepoFolder(folder: string): { type: RepoType; id: string } 
   return { type: match[1] === 'models' ? 'model' : 'dataset', id: parts.join('/') };
 }
 
-async function readSmall(path: string, cap: number): Promise<string | undefined> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(path, 'r');
-    const info = await handle.stat();
-    if (!info.isFile()) return undefined;
-    const buffer = Buffer.alloc(Math.min(info.size, cap));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.toString('utf8', 0, bytesRead);
-  } catch {
-    return undefined;
-  } finally {
-    await handle?.close().catch(() => {});
-  }
+/** A small text file's content, or undefined when it cannot be read (the caller records nothing). */
+function readSmall(path: string, cap: number): Promise<string | undefined> {
+  return readTextPrefix(path, cap).then(
+    (r) => r.text,
+    () => undefined,
+  );
 }
 
 /** Refs of a cached repo (`refs/main`, `refs/refs/pr/1`...): ref name → commit. */

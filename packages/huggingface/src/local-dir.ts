@@ -1,5 +1,6 @@
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readTextPrefix } from '@mlbom/core';
 import { isCommit, isRepoId, modelPurl, splitId } from './target.js';
 
 /** Where `hf download --local-dir DIR` keeps what it downloaded: `DIR/.cache/huggingface/download/<path>.metadata`. */
@@ -32,20 +33,11 @@ export interface LocalDirDownload {
   files: Map<string, DownloadMetadata>;
 }
 
-async function readHead(path: string): Promise<string | undefined> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(path, 'r');
-    const info = await handle.stat();
-    if (!info.isFile()) return undefined;
-    const buffer = Buffer.alloc(Math.min(info.size, MAX_METADATA_BYTES));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.toString('utf8', 0, bytesRead);
-  } catch {
-    return undefined;
-  } finally {
-    await handle?.close().catch(() => {});
-  }
+function readHead(path: string): Promise<string | undefined> {
+  return readTextPrefix(path, MAX_METADATA_BYTES).then(
+    (r) => r.text,
+    () => undefined,
+  );
 }
 
 /** Parses a `.metadata` file (commit, etag, float timestamp on three lines); `undefined` when it is not one. */

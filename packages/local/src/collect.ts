@@ -22,6 +22,7 @@ import {
   READ_FLAGS,
   READ_NOFOLLOW_FLAGS,
   type Relation,
+  readTextPrefix,
   type Severity,
   type SourceContext,
 } from '@mlbom/core';
@@ -58,7 +59,6 @@ import {
   formatFromClaim,
   isAmbiguousWeightsName,
   isWeightsName,
-  readFully,
   weightsClaim,
 } from './sniff.js';
 import { type WalkedFile, walk } from './walk.js';
@@ -145,19 +145,6 @@ function errorCode(error: unknown): string {
 }
 
 /** Reads up to `cap` bytes of a small text file; `truncated` says whether there was more. */
-async function readText(path: string, cap: number, flags: number): Promise<{ text: string; truncated: boolean }> {
-  const handle = await open(path, flags);
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new MlbomError('FILE_UNREADABLE', `${path}: not a regular file`);
-    const buffer = Buffer.alloc(Math.min(info.size, cap));
-    const got = await readFully(handle, buffer, 0);
-    return { text: buffer.toString('utf8', 0, got), truncated: info.size > cap };
-  } finally {
-    await handle.close().catch(() => {});
-  }
-}
-
 /** A `models--org--name/snapshots/<rev>` folder of the Hugging Face cache inside the scanned folder. */
 function hubCacheIdentity(dir: string): { group?: string; name: string; revision: string } | undefined {
   const snapshot = snapshotOf(dir);
@@ -210,7 +197,7 @@ class Collector {
       this.checkAborted();
       const notebook = /\.ipynb$/i.test(file.rel);
       try {
-        const { text, truncated } = await readText(
+        const { text, truncated } = await readTextPrefix(
           file.open,
           notebook ? MAX_NOTEBOOK_BYTES : MAX_CODE_BYTES,
           READ_NOFOLLOW_FLAGS,
@@ -248,7 +235,7 @@ class Collector {
   card(file: WalkedFile, flags: number): Promise<ModelCardInfo | Problem> {
     let cached = this.cards.get(file.rel);
     if (!cached) {
-      cached = readText(file.open, MAX_CARD_BYTES, flags).then(
+      cached = readTextPrefix(file.open, MAX_CARD_BYTES, flags).then(
         ({ text, truncated }) => {
           if (truncated) this.ctx.logger.debug(`${file.open}: model card longer than 1 MiB; only the start is read`);
           return parseModelCard(text, file.rel);
@@ -266,7 +253,7 @@ class Collector {
       cached = (async (): Promise<ConfigInfo> => {
         let text: string;
         try {
-          const read = await readText(file.open, MAX_CONFIG_BYTES, flags);
+          const read = await readTextPrefix(file.open, MAX_CONFIG_BYTES, flags);
           if (read.truncated) {
             return {
               modelLike: false,
@@ -345,7 +332,7 @@ class Collector {
         const cap = kind === 'requirements' ? MAX_REQUIREMENTS_BYTES : MAX_STACK_FILE_BYTES;
         const readRel = async (rel: string, walked = this.lookup(rel)): Promise<string | undefined> => {
           if (!walked || walked.problem) return undefined;
-          const { text, truncated } = await readText(walked.open, cap, flags);
+          const { text, truncated } = await readTextPrefix(walked.open, cap, flags);
           if (truncated) this.ctx.logger.warn(`${walked.open}: longer than ${cap} bytes; the rest is ignored`);
           return text;
         };

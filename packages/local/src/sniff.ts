@@ -20,17 +20,6 @@ export {
   weightsClaim,
 } from '@mlbom/formats';
 
-/** Reads into `buffer` from `position` until it is full or the file ends; returns the bytes read. */
-export async function readFully(handle: FileHandle, buffer: Buffer, position: number): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled;
-}
-
 /** Decides a file's format from its name's claim and its first bytes (see detectFormat). */
 export function sniff(
   handle: FileHandle,
