@@ -1,5 +1,6 @@
 export { classifyGlobal, type GlobalSeverity, type Verdict } from './classify.js';
 export type { PickleLimits } from './pickle.js';
+export * from './report.js';
 export {
   ALLOWED_GLOBALS,
   ALLOWED_PATTERNS,
