@@ -123,7 +123,7 @@ function findingVulnerabilities(
   });
 }
 
-function modelCardJson(model: ParsedModel, datasetRefs: string[], spec: SpecVersion): ModelCardJson | undefined {
+function modelCardJson(model: ParsedModel, datasetRefs: string[]): ModelCardJson | undefined {
   const card = model.card;
   const parameters: ModelCardJson['modelParameters'] = {};
   if (card?.approach) parameters.approach = { type: card.approach };
@@ -149,7 +149,6 @@ function modelCardJson(model: ParsedModel, datasetRefs: string[], spec: SpecVers
     if (c.ethicalConsiderations.length > 0) considerations.ethicalConsiderations = c.ethicalConsiderations;
     if (Object.keys(considerations).length > 0) result.considerations = considerations;
   }
-  void spec; // environmentalConsiderations (1.6+) arrive with the Hugging Face source
   return Object.keys(result).length > 0 ? result : undefined;
 }
 
@@ -275,7 +274,7 @@ export function buildBom(inventory: ParsedInventory, options: BuildOptions = {})
       if (r.relation) ancestor.properties.add(new Models.Property('mlbom:relation', r.relation));
       return [ancestor];
     });
-    const modelCard = modelCardJson(model, datasetRefs, specVersion);
+    const modelCard = modelCardJson(model, datasetRefs);
     extras.set(model.key, {
       ...(modelCard ? { modelCard } : {}),
       ...(ancestors.length > 0 ? { ancestors } : {}),
