@@ -4,13 +4,14 @@
 //
 //   pnpm bench                       # 4 x 512 MiB shards + one 2 GiB file
 //   node bench/hashing.mjs --shard-mib 128 --big-mib 512 --runs 3
-import { spawn } from 'node:child_process';
+
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median, safetensorsHeader, timed } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -32,15 +33,8 @@ const measure = new URL('./measure-cli.mjs', import.meta.url).pathname;
 
 /** A valid safetensors file holding one U8 tensor of `bytes` bytes, written in 8 MiB blocks. */
 async function writeSafetensors(path, bytes, seed) {
-  let header = JSON.stringify({
-    __metadata__: { format: 'pt' },
-    weight: { dtype: 'U8', shape: [bytes], data_offsets: [0, bytes] },
-  });
-  header += ' '.repeat((8 - (header.length % 8)) % 8);
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(header.length));
   const out = createWriteStream(path);
-  out.write(Buffer.concat([length, Buffer.from(header)]));
+  out.write(safetensorsHeader(bytes));
   const block = Buffer.alloc(8 * MiB);
   for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761 + seed) >>> 0, i);
   for (let written = 0; written < bytes; written += block.length) {
@@ -51,24 +45,7 @@ async function writeSafetensors(path, bytes, seed) {
   await once(out, 'finish');
 }
 
-function run(command, args) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve({ seconds, stderr });
-    });
-  });
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const run = timed;
 const lastJson = (text) => JSON.parse(text.trim().split('\n').at(-1));
 
 async function setup() {

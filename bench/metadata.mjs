@@ -5,11 +5,12 @@
 //
 //   pnpm bench                                  # 20 x 100 MB vs 20 x 10 GB
 //   node bench/metadata.mjs --small-mb 100 --large-mb 10000 --files 20 --runs 5
-import { spawn } from 'node:child_process';
+
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median, safetensorsHeader, timed } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -27,27 +28,13 @@ const runs = Number(values.runs);
 const bin = new URL('../packages/cli/dist/bin.js', import.meta.url).pathname;
 
 /** A safetensors header describing one U8 tensor that fills the file up to `size` bytes. */
-function safetensorsHeader(size, seed) {
-  let header = '';
-  for (let pad = 0; ; pad++) {
-    const json = JSON.stringify({
-      __metadata__: { format: 'pt', seed: String(seed) },
-      weight: { dtype: 'U8', shape: [0], data_offsets: [0, 0] },
-    });
-    const length = Math.ceil((json.length + 24) / 8) * 8 + pad * 8;
-    const dataBytes = size - 8 - length;
-    const real = JSON.stringify({
-      __metadata__: { format: 'pt', seed: String(seed) },
-      weight: { dtype: 'U8', shape: [dataBytes], data_offsets: [0, dataBytes] },
-    });
-    if (real.length <= length) {
-      header = real.padEnd(length, ' ');
-      break;
-    }
+function fillingSafetensorsHeader(size, seed) {
+  const metadata = { format: 'pt', seed: String(seed) };
+  // The header's length depends on the data size it states; grow it until the two agree.
+  for (let length = 8; ; length += 8) {
+    const header = safetensorsHeader(size - 8 - length, metadata, length);
+    if (header.length === 8 + length) return header;
   }
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(header.length));
-  return Buffer.concat([prefix, Buffer.from(header)]);
 }
 
 const u32 = (n) => {
@@ -104,29 +91,12 @@ async function setup(dir, size) {
   await mkdir(dir, { recursive: true });
   for (let i = 0; i < fileCount; i++) {
     const name = String(i).padStart(2, '0');
-    if (i % 2 === 0) await writeSparse(join(dir, `model-${name}.safetensors`), safetensorsHeader(size, i), size);
+    if (i % 2 === 0) await writeSparse(join(dir, `model-${name}.safetensors`), fillingSafetensorsHeader(size, i), size);
     else await writeSparse(join(dir, `model-${name}.gguf`), ggufHeader(size, i), size);
   }
 }
 
-function run(args) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`mlbom ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve(seconds);
-    });
-  });
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const run = async (args) => (await timed(process.execPath, [bin, ...args])).seconds;
 
 async function main() {
   await rm(values.dir, { recursive: true, force: true });
