@@ -103,6 +103,32 @@ describe('the local Hugging Face cache', () => {
     expect(inventory.datasets.find((d) => d.key === 'hf-dataset:acme/ghost-dataset')?.unresolved).toBe(true);
   });
 
+  it('hashes a git blob that several snapshots link to, giving each the same SHA-256', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'mlbom-hf-cache-twin-'));
+    try {
+      const repo = join(cache, 'models--acme--twin');
+      const blob = 'b'.repeat(40);
+      await mkdir(join(repo, 'blobs'), { recursive: true });
+      await writeFile(join(repo, 'blobs', blob), 'shared bytes\n');
+      for (const commit of [COMMITS.sharded, COMMITS.shardedV1]) {
+        await mkdir(join(repo, 'snapshots', commit), { recursive: true });
+        await symlink(`../../blobs/${blob}`, join(repo, 'snapshots', commit, 'notes.txt'));
+      }
+      const fetch = () => Promise.reject(new Error('no network in cache mode'));
+      const inventory = await collect(huggingface(), `hf-cache:${cache}`, { fetch });
+      expect(inventory.models.map((m) => m.version).sort()).toEqual([COMMITS.sharded, COMMITS.shardedV1].sort());
+      for (const model of inventory.models) {
+        expect(model.files).toHaveLength(1);
+        const notes = model.files[0]!;
+        expect(notes).toMatchObject({ path: 'notes.txt', size: 13, sha256: sha256Hex('shared bytes\n') });
+        expect(prop(notes, 'mlbom:sha256:source')).toBe('computed');
+        expect(prop(notes, 'mlbom:git:blob-sha1')).toBe(blob);
+      }
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+
   it('fails on a missing cache directory, naming the target', async () => {
     const error = await huggingface()
       .collect(`hf-cache:${join(dir, 'missing')}`, defaultContext())
@@ -159,7 +185,7 @@ describe('weights in the cache', () => {
     expect(bin.scanStatus).toBeUndefined();
     expect(bin.findings ?? []).toEqual([]);
     expect(bin.format).toBe('pytorch-zip');
-    expect(prop(file(noScan, 'model.safetensors'), 'mlbom:parameterCount')).toBeDefined();
+    expect(prop(file(noScan, 'model.safetensors'), 'mlbom:parameterCount')).toMatch(/^[1-9]\d*$/);
 
     const noHeaders = await collect(huggingface({ readHeaders: false }), `hf-cache:${cache}`, { fetch: offline });
     expect(file(noHeaders, 'pytorch_model.bin').scanStatus).toBeUndefined();
@@ -170,7 +196,7 @@ describe('weights in the cache', () => {
   it('scans a snapshot folder named as a local path, unless told not to', async () => {
     const scanned = inventorySchema.parse(await collectCacheFolder(snapshot(), defaultContext({ fetch: offline })));
     expect(file(scanned, 'pytorch_model.bin').scanStatus).toBe('unsafe');
-    expect(prop(file(scanned, 'model.safetensors'), 'mlbom:parameterCount')).toBeDefined();
+    expect(prop(file(scanned, 'model.safetensors'), 'mlbom:parameterCount')).toMatch(/^[1-9]\d*$/);
 
     const skipped = inventorySchema.parse(
       await collectCacheFolder(snapshot(), defaultContext({ fetch: offline }), { scan: false }),

@@ -1,7 +1,6 @@
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import {
-  type DatasetAsset,
   type FileAsset,
   fileByteSource,
   fsError,
@@ -10,38 +9,29 @@ import {
   MlbomError,
   type ModelAsset,
   mapPool,
-  type PackageAsset,
-  type Problem,
   type Property,
-  type Relation,
-  readTextPrefix,
   type SourceContext,
 } from '@mlbom/core';
 import { type ModelCardInfo, parseModelCard, splitFrontMatter } from '@mlbom/formats';
 import { parse as parseYaml } from 'yaml';
 import { MAX_CARD_BYTES, MAX_CONFIG_BYTES, mapModelCard } from './card.js';
 import { datasetAsset, datasetKey, unresolvedDataset } from './dataset.js';
-import { type CardHints, inspectFile, isInspectable, MAX_INSPECTIONS } from './inspect.js';
+import { applyWeightsHints, type CardHints, inspectFile, isInspectable, MAX_INSPECTIONS } from './inspect.js';
 import { ancestorFor, baseModelRefs } from './lineage.js';
 import { type ResolvedHuggingFaceOptions, resolveHuggingFaceOptions } from './options.js';
 import { HF_CACHE_SCHEME, isCommit, isValidRepoPart, modelPurl, type RepoType, splitId } from './target.js';
+import { compare, InventoryParts, type MutableFile, readSmall, repoReferences } from './util.js';
 import { formatFromName } from './weights.js';
 
 /** Most files listed in one cache; a guard against pointing the walker at the wrong folder. */
 export const MAX_CACHE_FILES = 200_000;
 const MAX_DEPTH = 32;
 
-type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
-
 interface CachedRepo {
   type: RepoType;
   id: string;
   dir: string;
   folder: string;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `models--org--name` → model `org/name`; `datasets--name` → dataset `name`. */
@@ -51,14 +41,6 @@ export function parseRepoFolder(folder: string): { type: RepoType; id: string } 
   const parts = (match[2] as string).split('--');
   if (parts.length > 2 || !parts.every(isValidRepoPart)) return undefined;
   return { type: match[1] === 'models' ? 'model' : 'dataset', id: parts.join('/') };
-}
-
-/** A small text file's content, or undefined when it cannot be read (the caller records nothing). */
-function readSmall(path: string, cap: number): Promise<string | undefined> {
-  return readTextPrefix(path, cap).then(
-    (r) => r.text,
-    () => undefined,
-  );
 }
 
 /** Refs of a cached repo (`refs/main`, `refs/refs/pr/1`...): ref name → commit. */
@@ -145,12 +127,7 @@ export interface CacheSettings {
 }
 
 /** Inventories a Hugging Face cache directory offline: every model snapshot, every dataset. */
-export class CacheCollector {
-  readonly models: ModelAsset[] = [];
-  readonly datasets = new Map<string, DatasetAsset>();
-  readonly packages = new Map<string, PackageAsset>();
-  readonly relations: Relation[] = [];
-  readonly problems: Problem[] = [];
+export class CacheCollector extends InventoryParts {
   private fileCount = 0;
   /** Where a listed file's bytes are: its blob (checked to lie in the repo's `blobs/`) or a plain file. */
   private readonly contents = new WeakMap<FileAsset, string>();
@@ -161,7 +138,21 @@ export class CacheCollector {
     readonly ctx: SourceContext,
     readonly options: ResolvedHuggingFaceOptions,
     readonly settings: CacheSettings = {},
-  ) {}
+  ) {
+    super();
+  }
+
+  /** SHA-256 of each git blob hashed so far: snapshots of one repo link the same blob, which is read once. */
+  private readonly blobHashes = new Map<string, Promise<string>>();
+
+  private hashBlob(blob: string): Promise<string> {
+    let hash = this.blobHashes.get(blob);
+    if (!hash) {
+      hash = hashFile(blob, { signal: this.ctx.signal }).then((h) => h.sha256);
+      this.blobHashes.set(blob, hash);
+    }
+    return hash;
+  }
 
   private checkAborted(): void {
     if (this.ctx.signal.aborted) throw new MlbomError('ABORTED', `${this.target}: aborted`);
@@ -216,16 +207,6 @@ export class CacheCollector {
     } else if (repo.type === 'model') await this.collectSnapshot(repo, layout.commit, await readRefs(repoDir));
     else await this.collectDatasetRepo(repo, layout.commit);
     return this.inventory();
-  }
-
-  private inventory(): Inventory {
-    return {
-      models: this.models,
-      datasets: [...this.datasets.values()].sort((a, b) => compare(a.key, b.key)),
-      packages: [...this.packages.values()].sort((a, b) => compare(a.key, b.key)),
-      relations: this.relations,
-      problems: this.problems,
-    };
   }
 
   /** A folder relative to the target (posix; `.` for the target itself). */
@@ -285,7 +266,8 @@ export class CacheCollector {
     }
     let modelType: string | undefined;
     let architecture: string | undefined;
-    if (files.some((f) => f.path === 'config.json')) {
+    const configFile = files.find((f) => f.path === 'config.json');
+    if (configFile) {
       const text = await readSmall(join(snapshotDir, 'config.json'), MAX_CONFIG_BYTES);
       try {
         const config = text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
@@ -293,8 +275,7 @@ export class CacheCollector {
         const arch = Array.isArray(config?.architectures) ? config.architectures[0] : undefined;
         if (typeof arch === 'string') architecture = arch;
       } catch {
-        const file = files.find((f) => f.path === 'config.json');
-        file?.problems.push({
+        configFile.problems.push({
           code: 'CONFIG_INVALID',
           message: 'config.json is not valid JSON',
           subject: 'config.json',
@@ -316,12 +297,7 @@ export class CacheCollector {
       ...(mapped.description ? { description: mapped.description } : {}),
       licenses: mapped.licenses,
       externalReferences: [
-        { type: 'website', url: `${this.options.hubUrl}/${repo.id}` },
-        {
-          type: 'distribution',
-          url: `${this.options.hubUrl}/${repo.id}/tree/${commit}`,
-          comment: 'files at this commit',
-        },
+        ...repoReferences(`${this.options.hubUrl}/${repo.id}`, commit),
         ...mapped.externalReferences,
       ],
       tags: mapped.tags,
@@ -419,7 +395,7 @@ export class CacheCollector {
               );
             }
             if (this.settings.hash !== false) {
-              file.sha256 = (await hashFile(blob, { signal: this.ctx.signal })).sha256;
+              file.sha256 = await this.hashBlob(blob);
               file.properties.push({ name: 'mlbom:sha256:source', value: 'computed' });
             }
           }
@@ -486,17 +462,7 @@ export class CacheCollector {
         return [];
       }
     });
-    if (hints.architectureFamily || hints.modelArchitecture) {
-      const card = { ...(model.card ?? {}) };
-      card.architectureFamily ??= hints.architectureFamily;
-      card.modelArchitecture ??= hints.modelArchitecture;
-      model.card = Object.fromEntries(Object.entries(card).filter(([, v]) => v !== undefined));
-    }
-    for (const pkg of found.flat()) {
-      if (!this.packages.has(pkg.key)) this.packages.set(pkg.key, pkg);
-      if (this.relations.some((r) => r.type === 'depends-on' && r.from === model.key && r.to === pkg.key)) continue;
-      this.relations.push({ type: 'depends-on', from: model.key, to: pkg.key });
-    }
+    applyWeightsHints(model, { card: hints, frameworks: found.flat() }, this.packages, this.relations);
   }
 
   /** A dataset repo: one `data` component, at `pinned` or else at `main` (or the last snapshot). */

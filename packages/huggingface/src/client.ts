@@ -7,7 +7,15 @@ import {
   pathsInfo as hubPathsInfo,
   type RepoDesignation,
 } from '@huggingface/hub';
-import { type ByteSource, httpByteSource, httpJson, httpRequest, MlbomError, type SourceContext } from '@mlbom/core';
+import {
+  type ByteSource,
+  type HttpRequestOptions,
+  httpByteSource,
+  httpJson,
+  httpRequest,
+  MlbomError,
+  type SourceContext,
+} from '@mlbom/core';
 import { z } from 'zod';
 import type { ResolvedHuggingFaceOptions } from './options.js';
 import type { RepoType } from './target.js';
@@ -17,8 +25,8 @@ export const MAX_REPO_FILES = 100_000;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
-/** What mlbom reads from a model's info (validated: the Hub's answers are input like any other). */
-export const modelInfoSchema = z.looseObject({
+/** Fields a model's and a dataset's info share. */
+const repoInfoFields = {
   name: z.string().min(1),
   sha: z.string().regex(/^[0-9a-fA-F]{40}$/, 'a 40-hex commit'),
   private: z.boolean().optional().catch(undefined),
@@ -26,9 +34,15 @@ export const modelInfoSchema = z.looseObject({
     .union([z.literal(false), z.string()])
     .optional()
     .catch(undefined),
-  task: z.string().optional().catch(undefined),
   author: z.string().optional().catch(undefined),
   cardData: z.record(z.string(), z.unknown()).optional().catch(undefined),
+  tags: z.array(z.string()).optional().catch(undefined),
+};
+
+/** What mlbom reads from a model's info (validated: the Hub's answers are input like any other). */
+export const modelInfoSchema = z.looseObject({
+  ...repoInfoFields,
+  task: z.string().optional().catch(undefined),
   config: z
     .looseObject({
       model_type: z.string().optional().catch(undefined),
@@ -36,7 +50,6 @@ export const modelInfoSchema = z.looseObject({
     })
     .optional()
     .catch(undefined),
-  tags: z.array(z.string()).optional().catch(undefined),
   library_name: z.string().optional().catch(undefined),
   safetensors: z
     .looseObject({
@@ -49,16 +62,7 @@ export const modelInfoSchema = z.looseObject({
 export type HubModelInfo = z.output<typeof modelInfoSchema>;
 
 export const datasetInfoSchema = z.looseObject({
-  name: z.string().min(1),
-  sha: z.string().regex(/^[0-9a-fA-F]{40}$/, 'a 40-hex commit'),
-  private: z.boolean().optional().catch(undefined),
-  gated: z
-    .union([z.literal(false), z.string()])
-    .optional()
-    .catch(undefined),
-  author: z.string().optional().catch(undefined),
-  cardData: z.record(z.string(), z.unknown()).optional().catch(undefined),
-  tags: z.array(z.string()).optional().catch(undefined),
+  ...repoInfoFields,
   description: z.string().nullish().catch(undefined),
   citation: z.string().nullish().catch(undefined),
 });
@@ -182,17 +186,24 @@ export class HubClient {
       }
       this.requests++;
       return httpRequest({
-        fetch: this.ctx.fetch,
-        url,
-        subject,
+        ...this.requestOptions(url, subject, headers),
         method,
-        headers,
         ...(typeof init?.body === 'string' ? { body: init.body } : {}),
-        signal: this.ctx.signal,
-        timeoutMs: this.options.timeoutMs,
-        retries: this.options.retries,
-        authHint: this.options.authHint,
       });
+    };
+  }
+
+  /** What every Hub request shares: the context's fetch and signal, the options' timeout, retries and auth hint. */
+  private requestOptions(url: string, subject: string, headers: Record<string, string>): HttpRequestOptions {
+    return {
+      fetch: this.ctx.fetch,
+      url,
+      subject,
+      headers,
+      signal: this.ctx.signal,
+      timeoutMs: this.options.timeoutMs,
+      retries: this.options.retries,
+      authHint: this.options.authHint,
     };
   }
 
@@ -235,19 +246,8 @@ export class HubClient {
   /** GGUF summary and Hub-computed lineage, which @huggingface/hub does not request. @throws {MlbomError} */
   modelExtras(id: string, commit: string, subject: string): Promise<HubModelExtras> {
     this.requests++;
-    return httpJson(
-      {
-        fetch: this.ctx.fetch,
-        url: `${this.options.hubUrl}/api/models/${id}/revision/${commit}?expand=gguf&expand=baseModels`,
-        subject,
-        headers: this.authHeaders(),
-        signal: this.ctx.signal,
-        timeoutMs: this.options.timeoutMs,
-        retries: this.options.retries,
-        authHint: this.options.authHint,
-      },
-      modelExtrasSchema,
-    );
+    const url = `${this.options.hubUrl}/api/models/${id}/revision/${commit}?expand=gguf&expand=baseModels`;
+    return httpJson(this.requestOptions(url, subject, this.authHeaders()), modelExtrasSchema);
   }
 
   /** Every file of a repo at a commit (recursive tree listing, following Link pagination). @throws {MlbomError} */
@@ -342,7 +342,7 @@ export class HubClient {
   }
 }
 
-export function designation(type: RepoType, id: string): RepoDesignation {
+function designation(type: RepoType, id: string): RepoDesignation {
   return { type, name: id };
 }
 

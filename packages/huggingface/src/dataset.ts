@@ -1,8 +1,9 @@
-import type { DatasetAsset, ExternalReferenceAsset, Problem, Property } from '@mlbom/core';
-import { type ModelCardInfo, parseModelCard } from '@mlbom/formats';
-import { stringify } from 'yaml';
+import type { DatasetAsset, Problem, Property } from '@mlbom/core';
+import type { ModelCardInfo } from '@mlbom/formats';
+import { cardFromCardData } from './card.js';
 import type { HubDatasetInfo } from './client.js';
 import { splitId } from './target.js';
+import { repoReferences } from './util.js';
 
 const MAX_DESCRIPTION = 1000;
 
@@ -34,11 +35,7 @@ function cardLicenses(cardData: Record<string, unknown>, subject: string): Model
   const fields = Object.fromEntries(
     ['license', 'license_name', 'license_link', 'language'].flatMap((k) => (k in cardData ? [[k, cardData[k]]] : [])),
   );
-  try {
-    return parseModelCard(`---\n${stringify(fields, { lineWidth: 0 })}---\n`, subject);
-  } catch {
-    return parseModelCard('', subject);
-  }
+  return cardFromCardData(fields, subject);
 }
 
 export interface DatasetFacts {
@@ -69,21 +66,15 @@ export function datasetAsset(
   const listProperty = (name: string, values: string[]) => {
     if (values.length > 0) properties.push({ name, value: [...new Set(values)].join(',') });
   };
-  const taskCategories = stringList(cardData.task_categories);
-  const sizeCategories = stringList(cardData.size_categories);
-  const sourceDatasets = stringList(cardData.source_datasets);
-  listProperty(
-    'mlbom:hf:task_categories',
-    taskCategories.length > 0 ? taskCategories : fromTags(tags, 'task_categories:'),
-  );
-  listProperty(
-    'mlbom:hf:size_categories',
-    sizeCategories.length > 0 ? sizeCategories : fromTags(tags, 'size_categories:'),
-  );
-  listProperty(
-    'mlbom:hf:source_datasets',
-    sourceDatasets.length > 0 ? sourceDatasets : fromTags(tags, 'source_datasets:'),
-  );
+  /** A card field's values, or else the Hub's `<field>:` tags. */
+  const cardOrTags = (field: string) => {
+    const values = stringList(cardData[field]);
+    return values.length > 0 ? values : fromTags(tags, `${field}:`);
+  };
+  const taskCategories = cardOrTags('task_categories');
+  listProperty('mlbom:hf:task_categories', taskCategories);
+  listProperty('mlbom:hf:size_categories', cardOrTags('size_categories'));
+  listProperty('mlbom:hf:source_datasets', cardOrTags('source_datasets'));
   if (!properties.some((p) => p.name === 'mlbom:language')) listProperty('mlbom:language', fromTags(tags, 'language:'));
   if (facts.gated) properties.push({ name: 'mlbom:hf:gated', value: String(facts.gated) });
   if (facts.isPrivate) properties.push({ name: 'mlbom:hf:private', value: 'true' });
@@ -95,14 +86,7 @@ export function datasetAsset(
   const prettyName = typeof cardData.pretty_name === 'string' ? cardData.pretty_name.trim() : '';
   const description = facts.description?.trim() ? truncate(facts.description) : prettyName || undefined;
   const page = `${hubUrl}/datasets/${facts.id}`;
-  const externalReferences: ExternalReferenceAsset[] = [{ type: 'website', url: page }];
-  if (facts.commit) {
-    externalReferences.push({
-      type: 'distribution',
-      url: `${page}/tree/${facts.commit}`,
-      comment: 'files at this commit',
-    });
-  }
+  const externalReferences = repoReferences(page, facts.commit);
   return {
     kind: 'dataset',
     key,
@@ -111,7 +95,7 @@ export function datasetAsset(
     ...(facts.commit ? { version: facts.commit } : {}),
     ...(description ? { description } : {}),
     licenses,
-    tags: [...new Set(taskCategories.length > 0 ? taskCategories : fromTags(tags, 'task_categories:'))],
+    tags: [...new Set(taskCategories)],
     externalReferences,
     properties,
     problems,

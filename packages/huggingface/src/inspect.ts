@@ -1,16 +1,7 @@
-import type {
-  ByteSource,
-  FileAsset,
-  ModelCardAsset,
-  PackageAsset,
-  Problem,
-  Property,
-  SourceContext,
-} from '@mlbom/core';
+import type { ByteSource, ModelAsset, ModelCardAsset, PackageAsset, Relation, SourceContext } from '@mlbom/core';
 import { claimFromName, describeModelFile, frameworkPackage, isTextClaim, isWeightsName } from '@mlbom/formats';
 import { isChatTemplateFile, scan, shouldScan } from '@mlbom/scanner';
-
-type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
+import type { MutableFile } from './util.js';
 
 /** Most weights files of one repo (or cached snapshot) whose bytes are read; the rest are listed only. */
 export const MAX_INSPECTIONS = 200;
@@ -81,5 +72,28 @@ async function scanFile(file: MutableFile, source: ByteSource, subject: string, 
     ctx.logger.warn(`${subject}: unsafe to load (${result.findings.length} finding(s): ${rules})`);
   } else if (result.status === 'error') {
     ctx.logger.warn(`${subject}: could not be fully scanned; not known to be safe`);
+  }
+}
+
+/**
+ * Puts what a model's weights said into the inventory: architecture hints fill a card that names
+ * none, and each framework becomes one package component (first sighting wins) the model depends on, once.
+ */
+export function applyWeightsHints(
+  model: ModelAsset,
+  { card: hints, frameworks }: WeightsHints,
+  packages: Map<string, PackageAsset>,
+  relations: Relation[],
+): void {
+  if (hints.architectureFamily || hints.modelArchitecture) {
+    const card = { ...(model.card ?? {}) };
+    card.architectureFamily ??= hints.architectureFamily;
+    card.modelArchitecture ??= hints.modelArchitecture;
+    model.card = Object.fromEntries(Object.entries(card).filter(([, v]) => v !== undefined));
+  }
+  for (const pkg of frameworks) {
+    if (!packages.has(pkg.key)) packages.set(pkg.key, pkg);
+    if (relations.some((r) => r.type === 'depends-on' && r.from === model.key && r.to === pkg.key)) continue;
+    relations.push({ type: 'depends-on', from: model.key, to: pkg.key });
   }
 }

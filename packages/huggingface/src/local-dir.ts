@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readTextPrefix } from '@mlbom/core';
 import { isCommit, isRepoId, modelPurl, splitId } from './target.js';
+import { compare, readSmall } from './util.js';
 
 /** Where `hf download --local-dir DIR` keeps what it downloaded: `DIR/.cache/huggingface/download/<path>.metadata`. */
 export const DOWNLOAD_METADATA_DIR = '.cache/huggingface/download';
@@ -31,13 +31,6 @@ export interface LocalDirDownload {
   otherCommits: string[];
   /** Metadata by file path. */
   files: Map<string, DownloadMetadata>;
-}
-
-function readHead(path: string): Promise<string | undefined> {
-  return readTextPrefix(path, MAX_METADATA_BYTES).then(
-    (r) => r.text,
-    () => undefined,
-  );
 }
 
 /** Parses a `.metadata` file (commit, etag, float timestamp on three lines); `undefined` when it is not one. */
@@ -72,7 +65,7 @@ export async function readLocalDirDownload(dir: string): Promise<LocalDirDownloa
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) await walk(join(abs, entry.name), childRel, depth + 1);
       else if (entry.isFile() && entry.name.endsWith('.metadata')) {
-        const text = await readHead(join(abs, entry.name));
+        const text = await readSmall(join(abs, entry.name), MAX_METADATA_BYTES);
         const path = childRel.slice(0, -'.metadata'.length);
         const parsed = text === undefined ? undefined : parseDownloadMetadata(path, text);
         if (parsed) files.set(path, parsed);
@@ -83,7 +76,7 @@ export async function readLocalDirDownload(dir: string): Promise<LocalDirDownloa
   if (files.size === 0) return undefined;
   const counts = new Map<string, number>();
   for (const m of files.values()) counts.set(m.commit, (counts.get(m.commit) ?? 0) + 1);
-  const ranked = [...counts].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0)).map(([c]) => c);
+  const ranked = [...counts].sort(([a, x], [b, y]) => y - x || compare(a, b)).map(([c]) => c);
   return { commit: ranked[0] as string, otherCommits: ranked.slice(1), files };
 }
 

@@ -1,4 +1,4 @@
-import type { FileAsset, Problem, Property, SourceContext } from '@mlbom/core';
+import type { SourceContext } from '@mlbom/core';
 import { mapPool } from '@mlbom/core';
 import { readAheadByteSource } from './bytes.js';
 import type { HubClient } from './client.js';
@@ -6,16 +6,11 @@ import { recordFailure } from './errors.js';
 import { type CardHints, inspectFile, isInspectable, MAX_INSPECTIONS, type WeightsHints } from './inspect.js';
 import type { ResolvedHuggingFaceOptions } from './options.js';
 import type { RepoType } from './target.js';
+import type { MutableFile } from './util.js';
 import { isPickleLike, securityProperties } from './weights.js';
 
-export { isInspectable, type WeightsHints } from './inspect.js';
-
-type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
-
-/** Most files of one repo whose bytes are read remotely; the rest are listed from the metadata only. */
-export const MAX_REMOTE_INSPECTIONS = MAX_INSPECTIONS;
 /** Bytes of the first range request per file: a safetensors header or a zip's end usually fits. */
-export const FIRST_FETCH = 4096;
+const FIRST_FETCH = 4096;
 /** Paths per paths-info request. */
 const PATHS_INFO_BATCH = 100;
 
@@ -41,7 +36,7 @@ export async function inspectWeights(
   ctx: SourceContext,
   options: ResolvedHuggingFaceOptions,
 ): Promise<WeightsHints> {
-  const pickles = files.filter((f) => isPickleLike(f.path)).slice(0, MAX_REMOTE_INSPECTIONS);
+  const pickles = files.filter((f) => isPickleLike(f.path)).slice(0, MAX_INSPECTIONS);
   const byPath = new Map(pickles.map((f) => [f.path, f]));
   for (let i = 0; i < pickles.length; i += PATHS_INFO_BATCH) {
     const batch = pickles.slice(i, i + PATHS_INFO_BATCH).map((f) => f.path);
@@ -67,12 +62,10 @@ export async function inspectWeights(
 
   const hints: CardHints = {};
   const candidates = files.filter((f) => f.size !== undefined && f.size > 0 && isInspectable(f.path));
-  if (candidates.length > MAX_REMOTE_INSPECTIONS) {
-    ctx.logger.debug(
-      `${repo.label}: ${candidates.length} weights files; headers of the first ${MAX_REMOTE_INSPECTIONS} read`,
-    );
+  if (candidates.length > MAX_INSPECTIONS) {
+    ctx.logger.debug(`${repo.label}: ${candidates.length} weights files; headers of the first ${MAX_INSPECTIONS} read`);
   }
-  const frameworks = await mapPool(candidates.slice(0, MAX_REMOTE_INSPECTIONS), options.concurrency, async (file) => {
+  const frameworks = await mapPool(candidates.slice(0, MAX_INSPECTIONS), options.concurrency, async (file) => {
     const source = readAheadByteSource(
       client.byteSource(repo.type, repo.id, repo.commit, file.path, file.size as number),
       { minFetch: FIRST_FETCH },

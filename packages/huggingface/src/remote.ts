@@ -1,29 +1,17 @@
-import {
-  type DatasetAsset,
-  type ExternalReferenceAsset,
-  type FileAsset,
-  type Inventory,
-  MlbomError,
-  type ModelAsset,
-  mapPool,
-  type PackageAsset,
-  type Problem,
-  type Property,
-  type Relation,
-  type SourceContext,
-} from '@mlbom/core';
+import { MlbomError, type ModelAsset, mapPool, type Problem, type Property, type SourceContext } from '@mlbom/core';
 import { type ModelCardInfo, parseModelCard } from '@mlbom/formats';
 import { cardFromCardData, MAX_CARD_BYTES, type MappedCard, mapModelCard } from './card.js';
 import type { HubClient, HubFileEntry, HubModelInfo } from './client.js';
 import { datasetFromInfo, datasetKey, unresolvedDataset } from './dataset.js';
 import { asMlbomError, recordFailure } from './errors.js';
+import { applyWeightsHints } from './inspect.js';
 import { ancestorFor, type BaseRef, baseModelRefs } from './lineage.js';
 import type { ResolvedHuggingFaceOptions } from './options.js';
 import { inspectWeights } from './remote-weights.js';
 import { isRepoId, modelPurl, type RepoTarget, splitId } from './target.js';
+import { compare, InventoryParts, type MutableFile, repoReferences } from './util.js';
 import { formatFromName, hubWeightsProperties } from './weights.js';
 
-type MutableFile = FileAsset & { properties: Property[]; problems: Problem[] };
 type MutableModel = ModelAsset & { properties: Property[]; problems: Problem[] };
 
 /** A model in the lineage walk: the target (depth 0) or a base model looked up on the Hub. */
@@ -39,39 +27,14 @@ interface LineageNode {
 
 type Lookup = { id: string; commit: string } | { failed: Problem };
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Inventories Hub repos named by targets: one instance per `collect` call. */
-export class RemoteCollector {
-  readonly models: MutableModel[] = [];
-  readonly datasets = new Map<string, DatasetAsset>();
-  readonly packages = new Map<string, PackageAsset>();
-  readonly relations: Relation[] = [];
-  readonly problems: Problem[] = [];
-
+export class RemoteCollector extends InventoryParts<MutableModel> {
   constructor(
     readonly client: HubClient,
     readonly options: ResolvedHuggingFaceOptions,
     readonly ctx: SourceContext,
-  ) {}
-
-  inventory(): Inventory {
-    return {
-      models: this.models,
-      datasets: [...this.datasets.values()].sort((a, b) => compare(a.key, b.key)),
-      packages: [...this.packages.values()].sort((a, b) => compare(a.key, b.key)),
-      relations: this.relations,
-      problems: this.problems,
-    };
-  }
-
-  /** A framework a file of the model records: one component per package (first sighting wins), linked once. */
-  private linkFramework(from: string, pkg: PackageAsset): void {
-    if (!this.packages.has(pkg.key)) this.packages.set(pkg.key, pkg);
-    if (this.relations.some((r) => r.type === 'depends-on' && r.from === from && r.to === pkg.key)) return;
-    this.relations.push({ type: 'depends-on', from, to: pkg.key });
+  ) {
+    super();
   }
 
   private repoPage(id: string): string {
@@ -178,20 +141,14 @@ export class RemoteCollector {
 
     if (contentDenied) this.ctx.logger.debug(`${label}: file contents are not readable; weights headers not read`);
     if (this.options.readHeaders && entries && !contentDenied) {
-      const { card: hints, frameworks } = await inspectWeights(
+      const weights = await inspectWeights(
         this.client,
         { type: 'model', id, commit, label },
         files,
         this.ctx,
         this.options,
       );
-      if (hints.architectureFamily || hints.modelArchitecture) {
-        const card = { ...(model.card ?? {}) };
-        card.architectureFamily ??= hints.architectureFamily;
-        card.modelArchitecture ??= hints.modelArchitecture;
-        model.card = Object.fromEntries(Object.entries(card).filter(([, v]) => v !== undefined));
-      }
-      for (const pkg of frameworks) this.linkFramework(model.key, pkg);
+      applyWeightsHints(model, weights, this.packages, this.relations);
     }
 
     this.ctx.logger.debug(`${label}: ${this.client.requests} Hub API requests`);
@@ -248,11 +205,7 @@ export class RemoteCollector {
     const { org, name } = splitId(id);
     const purl = modelPurl(id, commit);
     const owner = org ?? info.author;
-    const externalReferences: ExternalReferenceAsset[] = [
-      { type: 'website', url: this.repoPage(id) },
-      { type: 'distribution', url: `${this.repoPage(id)}/tree/${commit}`, comment: 'files at this commit' },
-      ...mapped.externalReferences,
-    ];
+    const externalReferences = [...repoReferences(this.repoPage(id), commit), ...mapped.externalReferences];
     return {
       kind: 'model',
       key: purl,
