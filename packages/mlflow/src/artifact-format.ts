@@ -1,26 +1,8 @@
 import type { ModelFormat } from '@mlbom/core';
-import { isTokenizerFile } from '@mlbom/formats';
+import { claimFromName, formatFromClaim, weightsClaim } from '@mlbom/formats';
 
-const WEIGHTS: Record<string, ModelFormat | 'pytorch'> = {
-  safetensors: 'safetensors',
-  gguf: 'gguf',
-  onnx: 'onnx',
-  keras: 'keras',
-  h5: 'keras-h5',
-  hdf5: 'keras-h5',
-  tflite: 'tflite',
-  joblib: 'joblib',
-  pkl: 'pickle',
-  pickle: 'pickle',
-  cloudpickle: 'pickle',
-  dill: 'pickle',
-  npy: 'numpy',
-  npz: 'numpy-archive',
-  pt: 'pytorch',
-  pth: 'pytorch',
-  bin: 'pytorch',
-  ckpt: 'pytorch',
-};
+/** Extensions MLflow's flavors save serialized Python objects under, beyond @mlbom/formats' `.pkl`/`.pickle`. */
+const MLFLOW_PICKLE_EXTENSIONS = new Set(['cloudpickle', 'dill']);
 
 /** Model files that are worth downloading (to hash and scan) though no scanner may recognise them. */
 const OTHER_MODEL_EXTENSIONS = new Set(['ubj', 'xgb', 'cbm', 'lgb', 'model', 'pb', 'zip', 'tar', 'tgz', 'gz', 'mleap']);
@@ -34,29 +16,21 @@ function parts(path: string): { name: string; ext: string } {
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
 
 /**
- * The format of an artifact file from its name and, when it was read, its first bytes (which
+ * The format of an artifact file from its name (@mlbom/formats' claimFromName, plus MLflow's own
+ * `MLmodel`, `model_card.md` and cloudpickle/dill names) and, when it was read, its first bytes (which
  * decide between the PyTorch zip and legacy serializations).
  */
 export function artifactFormat(path: string, head?: Uint8Array): ModelFormat {
   const { name, ext } = parts(path);
-  const lower = name.toLowerCase();
   if (name === 'MLmodel') return 'config';
-  if (lower === 'requirements.txt') return 'requirements';
-  if (lower === 'readme.md' || lower === 'model_card.md') return 'model-card';
-  if (isTokenizerFile(lower)) return 'tokenizer';
-  if (lower === 'saved_model.pb' || /(^|\/)variables\/variables\.(index|data-\d+-of-\d+)$/.test(path)) {
-    return 'tf-savedmodel';
-  }
-  if (lower.endsWith('.safetensors.index.json')) return 'safetensors-index';
-  const weights = WEIGHTS[ext];
-  if (weights === 'pytorch') {
+  if (name.toLowerCase() === 'model_card.md') return 'model-card';
+  if (MLFLOW_PICKLE_EXTENSIONS.has(ext)) return 'pickle';
+  const claim = claimFromName(path);
+  if (claim === 'pytorch') {
     if (head && head.length >= 4 && ZIP.every((b, i) => head[i] === b)) return 'pytorch-zip';
     if (head && head[0] === 0x80) return 'pytorch-legacy';
-    return 'unknown';
   }
-  if (weights) return weights;
-  if (['json', 'yaml', 'yml', 'toml', 'cfg', 'ini'].includes(ext)) return 'config';
-  return 'unknown';
+  return formatFromClaim(claim);
 }
 
 /** Tokenizer files that carry a Jinja chat template, which the scanner checks like model code. */
@@ -71,5 +45,5 @@ export function isModelFile(path: string): boolean {
   if (name.toLowerCase() === 'saved_model.pb') return true;
   if (CHAT_TEMPLATE_FILES.has(name.toLowerCase())) return true;
   if (/(^|\/)variables\/variables\.data-\d+-of-\d+$/.test(path)) return true;
-  return WEIGHTS[ext] !== undefined || OTHER_MODEL_EXTENSIONS.has(ext);
+  return weightsClaim(path) !== undefined || MLFLOW_PICKLE_EXTENSIONS.has(ext) || OTHER_MODEL_EXTENSIONS.has(ext);
 }

@@ -31,7 +31,7 @@ import type {
   RegisteredModel,
   Run,
 } from './types.js';
-import { compare, isoTime, isRecord, keySegment, metricValue, parseJson, prop, safeUri } from './util.js';
+import { cached, compare, isoTime, isRecord, keySegment, metricValue, parseJson, prop, safeUri } from './util.js';
 
 /** What a scanner says about one file (the @mlbom/scanner `scan(byteSource, {path})` shape). */
 export interface ScanResult {
@@ -86,7 +86,7 @@ function clip(value: string): string {
   return value.length > MAX_VALUE ? `${value.slice(0, MAX_VALUE - 1)}…` : value;
 }
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -168,21 +168,13 @@ export class Assembler {
   }
 
   private cachedRun(runId: string): Promise<Run> {
-    let cached = this.runs.get(runId);
-    if (!cached) {
-      cached = (this.backend as MlflowBackend).getRun(runId, `run ${runId}`);
-      this.runs.set(runId, cached);
-    }
-    return cached;
+    return cached(this.runs, runId, () => (this.backend as MlflowBackend).getRun(runId, `run ${runId}`));
   }
 
   private cachedLoggedModel(modelId: string): Promise<LoggedModel> {
-    let cached = this.loggedModels.get(modelId);
-    if (!cached) {
-      cached = (this.backend as MlflowBackend).getLoggedModel(modelId, `logged model ${modelId}`);
-      this.loggedModels.set(modelId, cached);
-    }
-    return cached;
+    return cached(this.loggedModels, modelId, () =>
+      (this.backend as MlflowBackend).getLoggedModel(modelId, `logged model ${modelId}`),
+    );
   }
 
   newModel(key: string, name: string): MutableModel {
@@ -196,6 +188,16 @@ export class Assembler {
       authors: [],
       externalReferences: [],
     };
+  }
+
+  /** A model that could not be read: listed under its purl with what went wrong. */
+  addUnreadable(purl: string, name: string, version: string, problem: Problem): void {
+    const model = this.newModel(purl, name);
+    model.purl = purl;
+    model.version = version;
+    model.problems.push(problem);
+    this.ctx.logger.warn(`${problem.subject}: ${problem.message}`);
+    this.finish(model, {});
   }
 
   /** A registered model version with its run, logged model, artifacts and datasets. */
@@ -516,9 +518,10 @@ export class Assembler {
         findings: [],
       });
     }
-    const has = (path: string) => (listed ? files.has(path) : true);
+    /** Files read whole as text here: not downloaded again. */
+    const textRead = new Set<string>();
     const readText = async (path: string) => {
-      if (!has(path)) return undefined;
+      if (listed && !files.has(path)) return undefined;
       try {
         const read = await tree.readText(path, MAX_TEXT_BYTES);
         if (!read) return undefined;
@@ -530,7 +533,8 @@ export class Assembler {
           findings: [],
         };
         file.size = read.size;
-        if (options.hash) file.sha256 = read.sha256;
+        textRead.add(path);
+        if (options.hash && read.sha256) file.sha256 = read.sha256;
         if (read.size > MAX_TEXT_BYTES) {
           file.problems.push({
             code: 'FILE_TOO_LARGE',
@@ -573,7 +577,6 @@ export class Assembler {
       [info?.envFiles.virtualenv ?? 'python_env.yaml', readPythonEnvYaml],
     ];
     for (const [path, reader] of environments) {
-      if (listed && !files.has(path)) continue;
       const text = await readText(path);
       if (text === undefined) continue;
       const facts = reader(text, `${subject}/${path}`);
@@ -584,15 +587,17 @@ export class Assembler {
       for (const pkg of facts.packages) this.addPackage(model.key, pkg);
     }
 
+    const scanner = options.scan ? (this.hooks.scan ?? defaultScanner) : undefined;
     // Download (hash, scan) the model files; everything else keeps the size the listing gave.
     const wanted = [...files.values()].filter(
       (f) =>
-        f.sha256 === undefined &&
+        // Nothing to hash or scan: nothing is downloaded.
+        (options.hash || scanner !== undefined) &&
+        !textRead.has(f.path) &&
         f.problems.length === 0 &&
         (options.artifacts === 'all' || (options.artifacts === 'models' && (tree.local || isModelFile(f.path)))),
     );
-    const scanner = options.scan ? (this.hooks.scan ?? defaultScanner) : undefined;
-    if (wanted.length > 0 && (options.hash || scanner)) {
+    if (wanted.length > 0) {
       this.ctx.progress.add(
         wanted.reduce((sum, f) => sum + (f.size ?? 0), 0),
         'downloading artifacts',
@@ -601,7 +606,6 @@ export class Assembler {
     const described: Array<{ path: string; description: FileDescription; unsafe: boolean }> = [];
     for (const file of wanted) {
       this.checkAborted(subject);
-      if (!options.hash && !scanner) break;
       if (file.size !== undefined && file.size > options.maxDownloadBytes) {
         file.problems.push({
           code: 'FILE_TOO_LARGE',
@@ -621,16 +625,14 @@ export class Assembler {
           file.size = fetched.size;
           if (fetched.sha256) file.sha256 = fetched.sha256;
           file.format = artifactFormat(file.path, fetched.head);
-          if (fetched.bytes) {
-            // What the file says about itself, read from the bytes just downloaded (never fetched again).
-            const description = await this.describe(fetched.bytes, file, subject);
-            if (description) described.push({ path: file.path, description, unsafe: false });
-          }
+          // What the file says about itself, read from the bytes just downloaded (never fetched again).
+          const description = fetched.bytes ? await this.describe(fetched.bytes, file, subject) : undefined;
+          let unsafe = false;
           if (scanner && fetched.bytes) {
             try {
               const result = await scanner(fetched.bytes, { path: file.path, signal: this.ctx.signal });
               if (result) {
-                if (result.status === 'unsafe') for (const d of described) if (d.path === file.path) d.unsafe = true;
+                unsafe = result.status === 'unsafe';
                 file.scanStatus = result.status;
                 file.findings = result.findings;
                 file.problems.push(...(result.problems ?? []));
@@ -649,6 +651,7 @@ export class Assembler {
               file.problems.push({ code: 'SCAN_FAILED', message: errorText(error), subject: file.path });
             }
           }
+          if (description) described.push({ path: file.path, description, unsafe });
         } finally {
           await fetched.release();
         }

@@ -1,26 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileByteSource, fsError, MlbomError, type SourceContext } from '@mlbom/core';
+import { fileByteSource, fsError, hashFile, MlbomError, type SourceContext } from '@mlbom/core';
 import type { ArtifactEntry, ArtifactTree } from './types.js';
 import { compare } from './util.js';
-
-/** Streams a local file through SHA-256. @throws {MlbomError} naming the path */
-export async function hashLocalFile(path: string, ctx: Pick<SourceContext, 'signal' | 'progress'>): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-      if (ctx.signal.aborted) throw new MlbomError('ABORTED', `${path}: aborted`);
-      hash.update(chunk as Buffer);
-      ctx.progress.advance((chunk as Buffer).length);
-    }
-  } catch (error) {
-    if (error instanceof MlbomError) throw error;
-    throw fsError(error, path);
-  }
-  return hash.digest('hex');
-}
 
 function checkRelative(path: string): void {
   if (path.split('/').some((part) => part === '..' || part === '') || path.startsWith('/')) {
@@ -87,7 +70,7 @@ export function localTree(
         const sha256 =
           info.size <= maxBytes
             ? createHash('sha256').update(buffer.subarray(0, filled)).digest('hex')
-            : await hashLocalFile(full, { signal: ctx.signal, progress: { add() {}, advance() {}, done() {} } });
+            : (await hashFile(full, { signal: ctx.signal })).sha256;
         return { text: buffer.toString('utf8', 0, filled), size: info.size, sha256 };
       } catch (error) {
         if (error instanceof MlbomError) throw error;
@@ -104,7 +87,9 @@ export function localTree(
       });
       if (!info.isFile())
         throw new MlbomError('FILE_UNREADABLE', `${full}: not a regular file (links are not followed)`);
-      const sha256 = options.hash ? await hashLocalFile(full, ctx) : undefined;
+      const sha256 = options.hash
+        ? (await hashFile(full, { signal: ctx.signal, onProgress: (n) => ctx.progress.advance(n) })).sha256
+        : undefined;
       const bytes = await fileByteSource(full);
       const head = await bytes.read(0, 64);
       if (!options.keep) await bytes.close();

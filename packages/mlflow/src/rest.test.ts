@@ -158,6 +158,15 @@ describe('MLflow REST API', () => {
     expect(files.find((f) => f.path === 'data/model.pth')?.scanStatus).toBe('clean');
   });
 
+  it('downloads each artifact once, the metadata it reads included, even when nothing is hashed', async () => {
+    const fake = await server();
+    const { inventory } = await collect(fake, 'models:/fraud-clf/2', { hash: false, artifacts: 'all' });
+    expect(fake.downloads.filter((d) => d.endsWith('MLmodel'))).toHaveLength(1);
+    expect(fake.downloads.filter((d) => d.endsWith('model.pkl'))).toHaveLength(1);
+    expect(fake.downloads).toHaveLength(new Set(fake.downloads).size);
+    expect(inventory.models[0]?.files.every((f) => f.sha256 === undefined)).toBe(true);
+  });
+
   it('reads single versions by number, alias, run and logged-model id', async () => {
     const fake = await server();
     const alias = await collect(fake, 'models:/fraud-clf@champion');

@@ -157,6 +157,9 @@ const fileListJson = z.object({
 });
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null || v === undefined || v === '' ? undefined : v);
+/** A page of `artifacts/list`-shaped file infos as tree entries. */
+const entries = (files: z.infer<typeof fileListJson>['files']) =>
+  (files ?? []).map((f) => ({ path: f.path, isDir: f.is_dir ?? false, size: opt(f.file_size) }));
 const tags = (list: z.infer<typeof tagsJson>): Tag[] =>
   (list ?? []).map((t) => ({ key: t.key, value: t.value ?? '' })).sort((a, b) => compare(a.key, b.key));
 
@@ -397,7 +400,8 @@ export function restBackend(input: RestBackendOptions): MlflowBackend {
         return {
           text: Buffer.from(bytes).toString('utf8'),
           size,
-          sha256: createHash('sha256').update(bytes).digest('hex'),
+          // A hash of the prefix would pass for the file's: only a file read whole is hashed here.
+          ...(size <= maxBytes ? { sha256: createHash('sha256').update(bytes).digest('hex') } : {}),
         };
       },
       async fetch(path, fetchOptions) {
@@ -421,7 +425,7 @@ export function restBackend(input: RestBackendOptions): MlflowBackend {
       location,
       async (dir) => {
         const subject = `artifacts of run ${runId}${join(dir) ? ` at ${join(dir)}` : ''}`;
-        return (
+        return entries(
           await paginate(subject, async (token) => {
             const page = await api(
               subject,
@@ -430,8 +434,8 @@ export function restBackend(input: RestBackendOptions): MlflowBackend {
               fileListJson,
             );
             return { items: page.files ?? [], next: opt(page.next_page_token) };
-          })
-        ).map((f) => ({ path: f.path, isDir: f.is_dir ?? false, size: opt(f.file_size) }));
+          }),
+        );
       },
       (path) => `${base}/get-artifact?${new URLSearchParams({ path: join(path), run_uuid: runId })}`,
     );
@@ -446,7 +450,7 @@ export function restBackend(input: RestBackendOptions): MlflowBackend {
         const subject = `artifacts at ${location}${dir ? `/${dir}` : ''}`;
         const qs = new URLSearchParams({ path: join(dir) });
         const page = await httpJson(request(subject, `/api/2.0/mlflow-artifacts/artifacts?${qs}`), fileListJson);
-        return (page.files ?? []).map((f) => ({ path: f.path, isDir: f.is_dir ?? false, size: opt(f.file_size) }));
+        return entries(page.files);
       },
       (path) => `${base}/api/2.0/mlflow-artifacts/artifacts/${encodePath(join(path))}`,
     );
@@ -461,7 +465,7 @@ export function restBackend(input: RestBackendOptions): MlflowBackend {
       location,
       async (dir) => {
         const subject = `artifacts of logged model ${model.modelId}`;
-        return (
+        return entries(
           await paginate(subject, async (token) => {
             const params = new URLSearchParams();
             if (dir) params.set('artifact_directory_path', dir);
@@ -472,8 +476,8 @@ export function restBackend(input: RestBackendOptions): MlflowBackend {
               fileListJson,
             );
             return { items: page.files ?? [], next: opt(page.next_page_token) };
-          })
-        ).map((f) => ({ path: f.path, isDir: f.is_dir ?? false, size: opt(f.file_size) }));
+          }),
+        );
       },
       (path) =>
         `${base}/ajax-api/2.0/mlflow/logged-models/${id}/artifacts/files?${new URLSearchParams({ artifact_file_path: path })}`,

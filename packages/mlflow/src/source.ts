@@ -11,7 +11,7 @@ import {
   type Source,
   type SourceContext,
 } from '@mlbom/core';
-import { Assembler, type MlflowHooks, mlflowPurl } from './collect.js';
+import { Assembler, errorText, type MlflowHooks, mlflowPurl } from './collect.js';
 import { localTree } from './local-tree.js';
 import { type MlflowOptions, type ResolvedMlflowOptions, resolveMlflowOptions } from './options.js';
 import { restBackend } from './rest.js';
@@ -55,14 +55,16 @@ async function openBackend(
   ctx: SourceContext,
   tempDir: () => Promise<string>,
 ): Promise<MlflowBackend> {
-  if (kind.kind === 'store') {
+  /** The file store, its errors naming the target. */
+  const store = async (path: string) => {
     try {
-      return await fileStoreBackend(kind.path, ctx);
+      return await fileStoreBackend(path, ctx);
     } catch (error) {
       if (isMlbomError(error)) throw new MlbomError(error.code, `${target}: ${error.message}`, { cause: error });
       throw error;
     }
-  }
+  };
+  if (kind.kind === 'store') return store(kind.path);
   const uri = options.trackingUri;
   if (!uri) {
     throw new MlbomError(
@@ -81,12 +83,7 @@ async function openBackend(
   if (path === undefined) {
     throw new MlbomError('INVALID_INPUT', `${target}: unsupported MLflow tracking URI "${safeUri(uri)}"`);
   }
-  try {
-    return await fileStoreBackend(path, ctx);
-  } catch (error) {
-    if (isMlbomError(error)) throw new MlbomError(error.code, `${target}: ${error.message}`, { cause: error });
-    throw error;
-  }
+  return store(path);
 }
 
 async function collectRegistry(
@@ -127,15 +124,16 @@ async function collectRegistry(
     } catch (error) {
       if (isMlbomError(error) && error.code === 'ABORTED') throw error;
       // One broken version never aborts the inventory: it is listed with what went wrong.
-      const message = error instanceof Error ? error.message : String(error);
-      const subject = `models:/${version.name}/${version.version}`;
-      const key = mlflowPurl({ name: version.name, version: version.version, repositoryUrl: backend.repositoryUrl });
-      const bare = assembler.newModel(key, version.name);
-      bare.purl = key;
-      bare.version = version.version;
-      bare.problems.push({ code: 'VERSION_UNREADABLE', message, subject });
-      ctx.logger.warn(`${subject}: ${message}`);
-      assembler.finish(bare, {});
+      assembler.addUnreadable(
+        mlflowPurl({ name: version.name, version: version.version, repositoryUrl: backend.repositoryUrl }),
+        version.name,
+        version.version,
+        {
+          code: 'VERSION_UNREADABLE',
+          message: errorText(error),
+          subject: `models:/${version.name}/${version.version}`,
+        },
+      );
     }
   });
   await collectLoggedModels(assembler, backend, target, filter, covered);
@@ -163,9 +161,7 @@ async function collectLoggedModels(
         experiments = await backend.listExperiments(`experiments of ${backend.display}`);
       } catch (error) {
         if (isMlbomError(error) && (error.code === 'ABORTED' || error.code === 'AUTH')) throw error;
-        ctx.logger.debug(
-          `${target}: cannot list experiments (${errorMessage(error)}); searching those of the versions`,
-        );
+        ctx.logger.debug(`${target}: cannot list experiments (${errorText(error)}); searching those of the versions`);
       }
     }
     if (experiments.length === 0) return;
@@ -174,11 +170,11 @@ async function collectLoggedModels(
   } catch (error) {
     if (isMlbomError(error) && error.code === 'ABORTED') throw error;
     if (isMlbomError(error) && error.code === 'NOT_FOUND') {
-      ctx.logger.debug(`${target}: no MLflow 3 logged models (${errorMessage(error)})`);
+      ctx.logger.debug(`${target}: no MLflow 3 logged models (${errorText(error)})`);
       return;
     }
-    assembler.problems.push({ code: 'LOGGED_MODELS_UNREADABLE', message: errorMessage(error), subject });
-    ctx.logger.warn(errorMessage(error));
+    assembler.problems.push({ code: 'LOGGED_MODELS_UNREADABLE', message: errorText(error), subject });
+    ctx.logger.warn(errorText(error));
     return;
   }
   const seen = new Set<string>();
@@ -195,26 +191,20 @@ async function collectLoggedModels(
       await assembler.addLoggedModel(loggedModel);
     } catch (error) {
       if (isMlbomError(error) && error.code === 'ABORTED') throw error;
-      const message = errorMessage(error);
-      const modelSubject = `models:/${loggedModel.modelId}`;
-      const key = mlflowPurl({
-        name: loggedModel.name ?? loggedModel.modelId,
-        version: loggedModel.modelId,
-        repositoryUrl: backend.repositoryUrl,
-        runId: loggedModel.sourceRunId,
-      });
-      const bare = assembler.newModel(key, loggedModel.name ?? loggedModel.modelId);
-      bare.purl = key;
-      bare.version = loggedModel.modelId;
-      bare.problems.push({ code: 'LOGGED_MODEL_UNREADABLE', message, subject: modelSubject });
-      ctx.logger.warn(`${modelSubject}: ${message}`);
-      assembler.finish(bare, {});
+      const name = loggedModel.name ?? loggedModel.modelId;
+      assembler.addUnreadable(
+        mlflowPurl({
+          name,
+          version: loggedModel.modelId,
+          repositoryUrl: backend.repositoryUrl,
+          runId: loggedModel.sourceRunId,
+        }),
+        name,
+        loggedModel.modelId,
+        { code: 'LOGGED_MODEL_UNREADABLE', message: errorText(error), subject: `models:/${loggedModel.modelId}` },
+      );
     }
   });
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function collectTarget(
@@ -288,7 +278,7 @@ async function registeredModel(
     return await backend.getRegisteredModel(name, `registered model ${name}`);
   } catch (error) {
     if (isMlbomError(error) && error.code === 'ABORTED') throw error;
-    ctx.logger.debug(`registered model ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    ctx.logger.debug(`registered model ${name}: ${errorText(error)}`);
     return undefined;
   }
 }

@@ -15,7 +15,7 @@ import type {
   Run,
   Tag,
 } from './types.js';
-import { compare, isRecord, latestMetrics } from './util.js';
+import { cached, compare, isRecord, latestMetrics } from './util.js';
 
 /** MLflow's RunStatus enum, as the file store writes it (an int). */
 const RUN_STATUS: Record<number, string> = { 1: 'RUNNING', 2: 'SCHEDULED', 3: 'FINISHED', 4: 'FAILED', 5: 'KILLED' };
@@ -320,26 +320,22 @@ export async function fileStoreBackend(rootInput: string, ctx: SourceContext): P
     return dir;
   };
 
-  const runArtifactsDir = async (runDir: string, meta: Record<string, unknown>): Promise<string> => {
-    const recorded = str(meta.artifact_uri);
-    const path = recorded ? localPathOf(recorded) : undefined;
-    if (path && existsSync(path)) return path;
-    return join(runDir, 'artifacts');
+  /**
+   * A run's or logged model's artifact folder: where its meta.yaml says, when that is on this machine,
+   * else `<dir>/artifacts`.
+   */
+  const artifactsDir = (artifactUri: string | undefined, dir: string) => {
+    const recorded = artifactUri ? localPathOf(artifactUri) : undefined;
+    return recorded && existsSync(recorded) ? recorded : join(dir, 'artifacts');
   };
 
   const runs = new Map<string, Promise<{ dir: string; meta: Record<string, unknown> }>>();
-  const runDirOf = (runId: string, subject: string) => {
-    let cached = runs.get(runId);
-    if (!cached) {
-      cached = (async () => {
-        const dir = await find(runId);
-        if (!dir) throw new MlbomError('NOT_FOUND', `${subject}: run ${runId} not found in ${root}`);
-        return { dir, meta: await readMeta(join(dir, 'meta.yaml')) };
-      })();
-      runs.set(runId, cached);
-    }
-    return cached;
-  };
+  const runDirOf = (runId: string, subject: string) =>
+    cached(runs, runId, async () => {
+      const dir = await find(runId);
+      if (!dir) throw new MlbomError('NOT_FOUND', `${subject}: run ${runId} not found in ${root}`);
+      return { dir, meta: await readMeta(join(dir, 'meta.yaml')) };
+    });
 
   const loggedModelDirOf = async (modelId: string, subject: string) => {
     if (/^[\w.-]+$/.test(modelId)) {
@@ -351,10 +347,6 @@ export async function fileStoreBackend(rootInput: string, ctx: SourceContext): P
     throw new MlbomError('NOT_FOUND', `${subject}: logged model ${modelId} not found in ${root}`);
   };
 
-  const loggedModelArtifactsDir = (model: LoggedModel, dir: string) => {
-    const recorded = model.artifactUri ? localPathOf(model.artifactUri) : undefined;
-    return recorded && existsSync(recorded) ? recorded : join(dir, 'artifacts');
-  };
   const loggedModelDirs = new Map<string, string>();
 
   /** Resolves an artifact location recorded in the store to a folder on this machine. */
@@ -362,15 +354,13 @@ export async function fileStoreBackend(rootInput: string, ctx: SourceContext): P
     const runs = /^runs:\/([^/]+)\/?(.*)$/.exec(uri);
     if (runs) {
       const { dir, meta } = await runDirOf(runs[1] as string, uri);
-      return join(await runArtifactsDir(dir, meta), runs[2] ?? '');
+      return join(artifactsDir(str(meta.artifact_uri), dir), runs[2] ?? '');
     }
     const logged = /^models:\/(m-[\w-]+)\/?(.*)$/.exec(uri);
     if (logged) {
       const dir = await loggedModelDirOf(logged[1] as string, uri);
       const meta = await readMeta(join(dir, 'meta.yaml'));
-      const recorded = str(meta.artifact_location);
-      const path = recorded ? localPathOf(recorded) : undefined;
-      return join(path && existsSync(path) ? path : join(dir, 'artifacts'), logged[2] ?? '');
+      return join(artifactsDir(str(meta.artifact_location), dir), logged[2] ?? '');
     }
     const local = localPathOf(uri);
     if (local && existsSync(local)) return local;
@@ -380,7 +370,7 @@ export async function fileStoreBackend(rootInput: string, ctx: SourceContext): P
       const inRun = new RegExp(`/${runId}/artifacts/?(.*)$`).exec(normalized);
       if (inRun) {
         const { dir, meta } = await runDirOf(runId, uri);
-        return join(await runArtifactsDir(dir, meta), inRun[1] ?? '');
+        return join(artifactsDir(str(meta.artifact_uri), dir), inRun[1] ?? '');
       }
     }
     const inModel = /\/(m-[\w-]+)\/artifacts\/?(.*)$/.exec(normalized);
@@ -573,7 +563,7 @@ export async function fileStoreBackend(rootInput: string, ctx: SourceContext): P
     },
     loggedModelArtifacts(model) {
       const dir = loggedModelDirs.get(model.modelId) ?? join(root, model.experimentId ?? '0', 'models', model.modelId);
-      return tree(loggedModelArtifactsDir(model, dir));
+      return tree(artifactsDir(model.artifactUri, dir));
     },
     async close() {},
   };

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { defaultContext } from '@mlbom/core';
 import { describe, expect, it } from 'vitest';
 import { artifactFormat, isModelFile } from './artifact-format.js';
 import {
@@ -9,6 +12,7 @@ import {
   proxyPath,
   registryTarget,
   resolveMlflowOptions,
+  restBackend,
 } from './index.js';
 import { store } from './test-utils.js';
 import { keySegment, latestMetrics, safeUri } from './util.js';
@@ -109,6 +113,37 @@ describe('helpers', () => {
     expect(isModelFile('model.pkl')).toBe(true);
     expect(isModelFile('model.ubj')).toBe(true);
     expect(isModelFile('input_example.json')).toBe(false);
+    expect(artifactFormat('model.cloudpickle')).toBe('pickle');
+    expect(artifactFormat('python_model.dill')).toBe('pickle');
+    expect(artifactFormat('MODEL_CARD.md')).toBe('model-card');
+    expect(artifactFormat('components/tokenizer/tokenizer.json')).toBe('tokenizer');
+    expect(artifactFormat('model.safetensors.index.json')).toBe('safetensors-index');
+    expect(artifactFormat('requirements.txt')).toBe('requirements');
+    expect(artifactFormat('tf/variables/variables.data-00000-of-00001')).toBe('tf-savedmodel');
+    expect(artifactFormat('conda.yaml')).toBe('config');
+    expect(artifactFormat('model.xgb')).toBe('unknown');
+    expect(isModelFile('python_model.cloudpickle')).toBe(true);
+    expect(isModelFile('model.safetensors')).toBe(true);
+    expect(isModelFile('components/tokenizer/tokenizer_config.json')).toBe(true);
+    expect(isModelFile('requirements.txt')).toBe(false);
+  });
+
+  it('hashes a REST text artifact only when it was read whole', async () => {
+    const body = 'x'.repeat(2000);
+    const fetch = (async () => new Response(body, { status: 200 })) as typeof globalThis.fetch;
+    const backend = restBackend({
+      trackingUri: 'http://mlflow.invalid',
+      options: resolveMlflowOptions({ retries: 0 }),
+      ctx: defaultContext({ fetch }),
+      tempDir: async () => tmpdir(),
+    });
+    const tree = backend.runArtifacts({ runId: 'r1', params: [], metrics: [], tags: [], datasetInputs: [] }, 'model');
+    const whole = await tree.readText('requirements.txt', 4000);
+    expect(whole).toEqual({ text: body, size: 2000, sha256: createHash('sha256').update(body).digest('hex') });
+    const prefix = await tree.readText('requirements.txt', 1000);
+    expect(prefix?.size).toBe(2000);
+    expect(prefix?.text).toBe(body.slice(0, 1000));
+    expect(prefix?.sha256).toBeUndefined();
   });
 
   it('validates options without echoing secrets', () => {

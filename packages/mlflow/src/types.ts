@@ -127,8 +127,15 @@ export interface ArtifactTree {
   readonly local: boolean;
   /** Every file below the root, recursively, at most `limit` (then `truncated`). */
   list(limit: number): Promise<{ files: ArtifactEntry[]; truncated: boolean }>;
-  /** A small text file; undefined when it does not exist. @throws {MlbomError} when it cannot be read */
-  readText(path: string, maxBytes: number): Promise<{ text: string; size: number; sha256: string } | undefined>;
+  /**
+   * A small text file (its first `maxBytes`); undefined when it does not exist. `sha256` is of the
+   * whole file, absent when only a prefix was read and the whole was not hashed.
+   * @throws {MlbomError} when it cannot be read
+   */
+  readText(
+    path: string,
+    maxBytes: number,
+  ): Promise<{ text: string; size: number; sha256?: string | undefined } | undefined>;
   /**
    * Streams one file through SHA-256, keeping the bytes (for the scanner) only when `keep` is set.
    * @throws {MlbomError} NOT_FOUND, SOURCE_FAILED, FILE_UNREADABLE, ABORTED

@@ -82,3 +82,13 @@ export function parseJson(text: string | undefined): unknown {
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** The promise cached under `key`, loading it the first time (concurrent callers share one load). */
+export function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let promise = cache.get(key);
+  if (!promise) {
+    promise = load();
+    cache.set(key, promise);
+  }
+  return promise;
+}
