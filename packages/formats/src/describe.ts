@@ -1,7 +1,7 @@
 import { type ByteSource, isMlbomError, type ModelFormat, type Property } from '@mlbom/core';
 import {
   claimFromName,
-  detectFormat,
+  detectWithZip,
   formatFromClaim,
   isAmbiguousWeightsName,
   isTextClaim,
@@ -19,6 +19,7 @@ import { readSavedModel } from './savedmodel.js';
 import { readTflite } from './tflite.js';
 import type { CardHints, FileDescription, FrameworkHint } from './types.js';
 import { clip, parameterProperties, prop, propertyKey, sha256Hex } from './util.js';
+import type { ZipDirectory } from './zip.js';
 
 export interface DescribeOptions {
   /**
@@ -124,6 +125,7 @@ async function describeFormat(
   out: FileDescription,
   options: DescribeOptions,
   compression: string | undefined,
+  zip: ZipDirectory | undefined,
 ): Promise<void> {
   const p = out.properties;
   const hint = (f: FrameworkHint) => out.frameworks.push(f);
@@ -216,7 +218,7 @@ async function describeFormat(
     case 'pytorch-zip':
     case 'torchscript':
     case 'pytorch-legacy': {
-      const t = await readPytorch(source);
+      const t = await readPytorch(source, zip);
       if (t.archiveName) p.push(prop('mlbom:pytorch:archive', t.archiveName));
       if (t.serializationVersion) p.push(prop('mlbom:pytorch:serializationVersion', t.serializationVersion));
       if (t.legacyProtocolVersion !== undefined) p.push(prop('mlbom:pytorch:legacyProtocol', t.legacyProtocolVersion));
@@ -256,7 +258,7 @@ async function describeFormat(
       break;
     }
     case 'numpy-archive': {
-      const z = await readNpz(source);
+      const z = await readNpz(source, zip);
       p.push(prop('mlbom:numpy:arrays', z.arrays.length), prop('mlbom:tensorCount', z.arrays.length));
       p.push(...parameterProperties(z.parametersByDtype, z.parameterCount));
       if (z.holdsObjects) p.push(prop('mlbom:numpy:objects', 'true'));
@@ -266,7 +268,7 @@ async function describeFormat(
     }
     case 'keras':
     case 'keras-h5': {
-      const k = out.format === 'keras' ? await readKeras(source) : await readKerasH5(source);
+      const k = out.format === 'keras' ? await readKeras(source, zip) : await readKerasH5(source);
       const isKeras = k.kerasVersion !== undefined || k.className !== undefined;
       if (k.kerasVersion) p.push(prop('mlbom:keras:version', k.kerasVersion));
       if (k.backend) p.push(prop('mlbom:keras:backend', k.backend));
@@ -364,7 +366,7 @@ export async function describeModelFile(
   const claim = claimFromName(path);
   if (claim === 'safetensors-index') {
     const out = empty('safetensors-index', false);
-    await runReader(source, path, out, options, undefined);
+    await runReader(source, path, out, options, undefined, undefined);
     out.recognised = out.problems.length === 0;
     return out;
   }
@@ -372,7 +374,9 @@ export async function describeModelFile(
   const base = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
   if (claim === 'tf-savedmodel' && base !== 'saved_model.pb') return empty('tf-savedmodel', false);
 
-  const detected = await detectFormat(source, claim, path, { ambiguous: isAmbiguousWeightsName(path) });
+  const { sniff: detected, zip } = await detectWithZip(source, claim, path, {
+    ambiguous: isAmbiguousWeightsName(path),
+  });
   const out: FileDescription = {
     ...empty(detected.format, detected.recognised),
     properties: [...detected.properties],
@@ -380,7 +384,7 @@ export async function describeModelFile(
   };
   if (!detected.recognised || detected.problems.length > 0 || out.format === 'unknown') return out;
   const compression = detected.properties.find((p) => p.name === 'mlbom:compression')?.value;
-  await runReader(source, path, out, options, compression);
+  await runReader(source, path, out, options, compression, zip);
   return out;
 }
 
@@ -390,9 +394,10 @@ async function runReader(
   out: FileDescription,
   options: DescribeOptions,
   compression: string | undefined,
+  zip: ZipDirectory | undefined,
 ): Promise<void> {
   try {
-    await describeFormat(source, path, out, options, compression);
+    await describeFormat(source, path, out, options, compression, zip);
   } catch (error) {
     if (!isMlbomError(error) || (error.code !== 'FORMAT_INVALID' && error.code !== 'FILE_UNREADABLE')) throw error;
     out.problems.push({ code: error.code, message: problemMessage(error, source.name), subject: path });

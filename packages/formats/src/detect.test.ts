@@ -132,6 +132,9 @@ describe('zip classification', () => {
     expect(classifyZip(['config.json', 'metadata.json', 'model.weights.h5'])).toBe('keras');
     expect(classifyZip(['a.npy', 'b.npy'])).toBe('numpy-archive');
     expect(classifyZip(['x.txt'])).toBeUndefined();
+    expect(classifyZip(['arrays/', 'arrays/a.npy'])).toBe('numpy-archive');
+    expect(classifyZip(['arrays/'])).toBeUndefined();
+    expect(classifyZip(['a.npy', 'x.txt'])).toBeUndefined();
   });
 
   it('reports a zip with no end-of-directory record, keeping the claimed format', async () => {

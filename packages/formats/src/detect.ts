@@ -1,5 +1,5 @@
 import { type ByteSource, isMlbomError, type ModelFormat, type Problem, type Property } from '@mlbom/core';
-import { readZipDirectory } from './zip.js';
+import { readZipDirectory, type ZipDirectory } from './zip.js';
 
 /** Bytes read from the start of a file to recognise its format. */
 export const HEAD_SIZE = 64;
@@ -193,15 +193,18 @@ export function looksLikeProtobuf(head: Uint8Array, claim: 'onnx' | 'tf-savedmod
   return [0xa2, 0xca, 0xd2].includes(first) && head[1] === 0x01;
 }
 
-/** What a zip archive's entry names say it is. */
-export function classifyZip(names: readonly string[]): ModelFormat | undefined {
+/** What a zip archive's entry names say it is (directory entries, `name/`, say nothing). */
+export function classifyZip(
+  names: readonly string[],
+): 'torchscript' | 'pytorch-zip' | 'keras' | 'numpy-archive' | undefined {
   if (names.some((n) => /(^|\/)data\.pkl$/.test(n))) {
     return names.some((n) => /(^|\/)constants\.pkl$/.test(n) || /(^|\/)code\//.test(n)) ? 'torchscript' : 'pytorch-zip';
   }
   if (names.includes('config.json') && (names.includes('metadata.json') || names.includes('model.weights.h5'))) {
     return 'keras';
   }
-  if (names.length > 0 && names.every((n) => n.endsWith('.npy'))) return 'numpy-archive';
+  const files = names.filter((n) => !n.endsWith('/'));
+  if (files.length > 0 && files.every((n) => n.endsWith('.npy'))) return 'numpy-archive';
   return undefined;
 }
 
@@ -241,12 +244,30 @@ export async function detectFormat(
   subject: string,
   options: { ambiguous?: boolean } = {},
 ): Promise<SniffResult> {
+  return (await detectWithZip(source, claim, subject, options)).sniff;
+}
+
+/**
+ * detectFormat, also handing back the zip central directory it parsed (if any), so a reader of the
+ * same file need not parse it again.
+ */
+export async function detectWithZip(
+  source: ByteSource,
+  claim: ClaimedFormat | undefined,
+  subject: string,
+  options: { ambiguous?: boolean } = {},
+): Promise<{ sniff: SniffResult; zip?: ZipDirectory }> {
   const size = source.size;
   const bytes = await source.read(0, Math.min(HEAD_SIZE, size));
   const content = detectContent(bytes, size);
   const properties: Property[] = [];
   const problems: Problem[] = [];
   let format: ModelFormat | undefined;
+  let zip: ZipDirectory | undefined;
+  const sniff = (format: ModelFormat, recognised: boolean) => ({
+    sniff: { format, recognised, properties, problems },
+    ...(zip ? { zip } : {}),
+  });
 
   switch (content?.kind) {
     case 'safetensors':
@@ -273,15 +294,14 @@ export async function detectFormat(
       format = 'numpy';
       break;
     case 'zip': {
-      let names: string[] | undefined;
       let why: string | undefined;
       try {
-        names = (await readZipDirectory(source)).entries.map((e) => e.name);
+        zip = await readZipDirectory(source);
       } catch (error) {
         if (!isMlbomError(error) || error.code !== 'FORMAT_INVALID') throw error;
         why = problemMessage(error, source.name);
       }
-      format = names ? classifyZip(names) : undefined;
+      format = zip ? classifyZip(zip.entries.map((e) => e.name)) : undefined;
       if (format === undefined) {
         const zipClaims: ClaimedFormat[] = ['pytorch', 'keras', 'numpy-archive'];
         format =
@@ -317,7 +337,7 @@ export async function detectFormat(
         message: 'the file is a Git LFS pointer, not the content it stands for (run git lfs pull)',
         subject,
       });
-      return { format: formatFromClaim(claim), recognised: false, properties, problems };
+      return sniff(formatFromClaim(claim), false);
     case undefined:
       break;
   }
@@ -326,17 +346,17 @@ export async function detectFormat(
     if (claim === 'onnx' || claim === 'tf-savedmodel') {
       if (!looksLikeProtobuf(bytes, claim)) {
         problems.push({ code: 'FORMAT_INVALID', message: `content does not look like ${claim} (protobuf)`, subject });
-        return { format: claim, recognised: false, properties, problems };
+        return sniff(claim, false);
       }
-      return { format: claim, recognised: true, properties, problems };
+      return sniff(claim, true);
     }
     if (claim === 'pickle' || claim === 'joblib') {
       if (bytes[0] !== undefined && OLD_PICKLE_START.has(bytes[0])) {
-        return { format: claim, recognised: true, properties, problems };
+        return sniff(claim, true);
       }
     }
     // A generic name (`.bin`) whose bytes show nothing is simply an unknown file.
-    if (options.ambiguous) return { format: 'unknown', recognised: false, properties, problems };
+    if (options.ambiguous) return sniff('unknown', false);
     if (claim !== undefined && !isTextClaim(claim)) {
       problems.push({
         code: 'FORMAT_INVALID',
@@ -344,11 +364,11 @@ export async function detectFormat(
         subject,
       });
     }
-    return { format: formatFromClaim(claim), recognised: false, properties, problems };
+    return sniff(formatFromClaim(claim), false);
   }
 
   if (claim !== undefined && !isTextClaim(claim) && format !== 'unknown' && !agrees(claim, format)) {
     properties.push({ name: 'mlbom:format:mismatch', value: `extension says ${claim}, content is ${format}` });
   }
-  return { format, recognised: format !== 'unknown', properties, problems };
+  return sniff(format, format !== 'unknown');
 }

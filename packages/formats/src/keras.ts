@@ -1,7 +1,7 @@
 import type { ByteSource } from '@mlbom/core';
 import { type Hdf5Summary, readHdf5 } from './hdf5.js';
 import { formatError, utf8 } from './util.js';
-import { readZipDirectory, readZipEntry } from './zip.js';
+import { readZipDirectory, readZipEntry, type ZipDirectory } from './zip.js';
 
 const MAX_CONFIG = 16 * 1024 * 1024;
 const MAX_LAYER_CLASSES = 100;
@@ -86,8 +86,8 @@ function weightsOf(info: KerasInfo, summary: Hdf5Summary): void {
  * (keras_version, date_saved) and the weight shapes in `model.weights.h5`.
  * @throws {MlbomError} FORMAT_INVALID when it is not a Keras archive
  */
-export async function readKeras(source: ByteSource): Promise<KerasInfo> {
-  const dir = await readZipDirectory(source);
+export async function readKeras(source: ByteSource, zip?: ZipDirectory): Promise<KerasInfo> {
+  const dir = zip ?? (await readZipDirectory(source));
   const entry = (name: string) => dir.entries.find((e) => e.name === name);
   const configEntry = entry('config.json');
   if (!configEntry) throw formatError(source, 'Keras: archive has no config.json');

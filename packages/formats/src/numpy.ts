@@ -1,7 +1,7 @@
 import type { ByteSource } from '@mlbom/core';
 import { type PickleInfo, readPickleGlobals } from './pickle.js';
 import { DtypeTally, formatError, latin1, product, readExact, view } from './util.js';
-import { readZipDirectory, readZipEntryPrefix, zipEntrySource } from './zip.js';
+import { readZipDirectory, readZipEntryPrefix, type ZipDirectory, zipEntrySource } from './zip.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 /** numpy itself refuses headers above 10,000 bytes unless told otherwise; allow some slack. */
@@ -143,8 +143,8 @@ export interface NpzInfo {
  * Reads every member header of a `.npz` (a zip of `.npy` files, stored or deflated).
  * @throws {MlbomError} FORMAT_INVALID when the zip or a member header is bad
  */
-export async function readNpz(source: ByteSource): Promise<NpzInfo> {
-  const dir = await readZipDirectory(source);
+export async function readNpz(source: ByteSource, zip?: ZipDirectory): Promise<NpzInfo> {
+  const dir = zip ?? (await readZipDirectory(source));
   const tally = new DtypeTally();
   const arrays: NpzInfo['arrays'] = [];
   const otherMembers: string[] = [];

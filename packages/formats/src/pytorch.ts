@@ -1,7 +1,7 @@
 import { type ByteSource, bufferByteSource } from '@mlbom/core';
 import { type PickleInfo, readPickleGlobals, walkPickle } from './pickle.js';
 import { Cursor, formatError, safeNumber, utf8 } from './util.js';
-import { readZipDirectory, readZipEntry, type ZipEntry, zipEntrySource } from './zip.js';
+import { readZipDirectory, readZipEntry, type ZipDirectory, type ZipEntry, zipEntrySource } from './zip.js';
 
 /** Largest compressed data.pkl inflated (torch stores it uncompressed; others may not). */
 const MAX_INFLATED_PICKLE = 64 * 1024 * 1024;
@@ -51,14 +51,14 @@ function architectureOf(pickle: PickleInfo): string | undefined {
   return cls.startsWith('__torch__.') ? cls.slice('__torch__.'.length) : cls;
 }
 
-async function smallText(source: ByteSource, dir: Awaited<ReturnType<typeof readZipDirectory>>, entry?: ZipEntry) {
+async function smallText(source: ByteSource, dir: ZipDirectory, entry?: ZipEntry) {
   if (!entry) return undefined;
   const bytes = await readZipEntry(source, dir, entry, 4096);
   return utf8(bytes).trim() || undefined;
 }
 
-async function readZip(source: ByteSource): Promise<PytorchInfo> {
-  const dir = await readZipDirectory(source);
+async function readZip(source: ByteSource, zip?: ZipDirectory): Promise<PytorchInfo> {
+  const dir = zip ?? (await readZipDirectory(source));
   const pkl = dir.entries.find((e) => /^([^/]+\/)?data\.pkl$/.test(e.name));
   if (!pkl) throw formatError(source, 'PyTorch: zip archive without data.pkl');
   const prefix = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length);
@@ -135,12 +135,13 @@ async function readLegacy(source: ByteSource): Promise<PytorchInfo> {
 
 /**
  * Reads a PyTorch checkpoint without loading it: the zip format (torch.save since 1.6), TorchScript
- * archives (torch.jit.save), or the legacy pickle-stream format.
+ * archives (torch.jit.save), or the legacy pickle-stream format. `zip`: the source's central
+ * directory when the caller has already parsed it.
  * @throws {MlbomError} FORMAT_INVALID when it is none of them
  */
-export async function readPytorch(source: ByteSource): Promise<PytorchInfo> {
+export async function readPytorch(source: ByteSource, zip?: ZipDirectory): Promise<PytorchInfo> {
   const head = await source.read(0, 4);
-  if (head[0] === 0x50 && head[1] === 0x4b) return readZip(source);
+  if (head[0] === 0x50 && head[1] === 0x4b) return readZip(source, zip);
   if (head[0] === 0x80) return readLegacy(source);
   throw formatError(source, 'PyTorch: neither a zip archive nor a legacy pickle stream');
 }

@@ -1,6 +1,6 @@
 // Exact facts read from the framework-made fixtures (test/fixtures/formats, examples/tiny-bert).
 import { join } from 'node:path';
-import { fileByteSource } from '@mlbom/core';
+import { type ByteSource, countingSource, fileByteSource } from '@mlbom/core';
 import { describe, expect, it } from 'vitest';
 import { describeModelFile } from './describe.js';
 import { readGgufHeader } from './gguf.js';
@@ -337,6 +337,25 @@ describe('TensorFlow', () => {
 });
 
 describe('describeModelFile', () => {
+  it("parses a zip archive's central directory once (format detection and reader share it)", async () => {
+    for (const [name, format] of [
+      ['model.pt', 'pytorch-zip'],
+      ['arrays.npz', 'numpy-archive'],
+      ['model.keras', 'keras'],
+    ] as const) {
+      const inner: ByteSource = await fixture(name);
+      let tailReads = 0;
+      const source = countingSource(name, inner.size, async (offset, length) => {
+        if (offset + length >= inner.size) tailReads++; // the end-of-central-directory record
+        return inner.read(offset, length);
+      });
+      const d = await describeModelFile(source, name);
+      expect(d.format, name).toBe(format);
+      expect(d.problems, name).toEqual([]);
+      expect(tailReads, name).toBe(1);
+    }
+  });
+
   it('lists an unknown file as unknown without reading past its first bytes', async () => {
     const source = await fixture('random.bin');
     const d = await describeModelFile(source, 'random.bin');

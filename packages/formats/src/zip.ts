@@ -348,9 +348,6 @@ export async function readLocalHeader(source: ByteSource, entry: ZipEntry): Prom
   };
 }
 
-/** A window of another source (a member's data); see core's sliceByteSource. */
-export const sliceSource = sliceByteSource;
-
 /** A member name that would land outside the extraction directory (zip slip). */
 export function isTraversal(name: string): boolean {
   const n = name.replace(/\\/g, '/');
@@ -381,7 +378,7 @@ export async function zipEntrySource(source: ByteSource, dir: ZipDirectory, entr
     throw formatError(source, `zip: stored entry "${entry.name.slice(0, 200)}" has different sizes`);
   }
   const start = await zipEntryDataOffset(source, dir, entry);
-  return sliceSource(source, start, entry.size, `${source.name}:${entry.name}`);
+  return sliceByteSource(source, start, entry.size, `${source.name}:${entry.name}`);
 }
 
 /**

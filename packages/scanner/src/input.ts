@@ -57,14 +57,15 @@ export function sourceChunks(source: ByteSource, start: number, length: number, 
   };
 }
 
+/** Bytes already in memory, handed over as one chunk. */
 export function bufferChunks(bytes: Uint8Array): ChunkSource {
-  let done = false;
   let offset = 0;
   return {
     async next() {
-      if (done || offset >= bytes.length) return null;
-      done = true;
-      return bytes.subarray(offset);
+      if (offset >= bytes.length) return null;
+      const rest = bytes.subarray(offset);
+      offset = bytes.length;
+      return rest;
     },
     async skip(n) {
       const k = Math.max(0, Math.min(n, bytes.length - offset));

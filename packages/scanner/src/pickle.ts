@@ -53,6 +53,9 @@ export type Value =
   | { k: 'persid'; pid: Value }
   | { k: 'unknown'; why: string };
 
+/** Findings other than imported globals kept per pickle run. */
+const MAX_OTHER = 100;
+
 const NONE: Value = { k: 'none' };
 const TRUE: Value = { k: 'bool', v: true };
 const FALSE: Value = { k: 'bool', v: false };
@@ -336,11 +339,25 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
   const push = (v: Value) => {
     stack.push(v);
   };
+  /** A container's items, kept up to maxItems (the rest only counted). */
+  const capped = (items: Value[]): { items: Value[]; more: number } => {
+    const more = Math.max(0, items.length - limits.maxItems);
+    return { items: more ? items.slice(0, limits.maxItems) : items, more };
+  };
   const addItem = <T>(arr: T[], item: T, holder: { more: number }) => {
     if (arr.length < limits.maxItems) arr.push(item);
     else holder.more++;
   };
 
+  /** Adds `k1, v1, k2, v2, ...` (a dangling key is dropped, as Python would fail on it) to a dict. */
+  const addPairs = (d: Extract<Value, { k: 'dict' }>, items: Value[]) => {
+    for (let i = 0; i + 1 < items.length; i += 2) addItem(d.items, [items[i] as Value, items[i + 1] as Value], d);
+  };
+
+  /** Records a finding other than an imported global (at most MAX_OTHER per run). */
+  const note = (o: PickleRun['other'][number]) => {
+    if (run.other.length < MAX_OTHER) run.other.push(o);
+  };
   const recordGlobal = (module: string, name: string, how: string, offset: number): Value => {
     const key = `${module}\n${name}`;
     let rec = run.records.get(key);
@@ -395,8 +412,7 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
       return;
     }
     const detail = `STACK_GLOBAL at offset ${offset} imports a name computed at load time: module ${describe(moduleV)}, name ${describe(nameV)}`;
-    if (run.other.length < 100)
-      run.other.push({ rule: 'MLBOM-PICKLE-DYNAMIC-GLOBAL', key: detail.slice(0, 200), detail, offset });
+    note({ rule: 'MLBOM-PICKLE-DYNAMIC-GLOBAL', key: detail.slice(0, 200), detail, offset });
     push({ k: 'unknown', why: 'dynamically imported global' });
   };
 
@@ -514,30 +530,16 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
             if (!lexicalOnly) push(EMPTY_TUPLE);
             break;
           case 0x74: // TUPLE
-            if (!lexicalOnly) {
-              const items = popMark();
-              const more = Math.max(0, items.length - limits.maxItems);
-              push({ k: 'tuple', items: more ? items.slice(0, limits.maxItems) : items, more });
-            }
+            if (!lexicalOnly) push({ k: 'tuple', ...capped(popMark()) });
             break;
           case 0x85: // TUPLE1
-            if (!lexicalOnly) push({ k: 'tuple', items: [pop()], more: 0 });
-            break;
-          case 0x86: {
-            // TUPLE2
-            if (lexicalOnly) break;
-            const b = pop();
-            const a = pop();
-            push({ k: 'tuple', items: [a, b], more: 0 });
-            break;
-          }
+          case 0x86: // TUPLE2
           case 0x87: {
             // TUPLE3
             if (lexicalOnly) break;
-            const c = pop();
-            const b = pop();
-            const a = pop();
-            push({ k: 'tuple', items: [a, b, c], more: 0 });
+            const items: Value[] = new Array(op.code - 0x84);
+            for (let i = items.length - 1; i >= 0; i--) items[i] = pop();
+            push({ k: 'tuple', items, more: 0 });
             break;
           }
           case 0x5d: // EMPTY_LIST
@@ -546,9 +548,7 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
           case 0x6c: {
             // LIST
             if (lexicalOnly) break;
-            const items = popMark();
-            const more = Math.max(0, items.length - limits.maxItems);
-            push({ k: 'list', items: more ? items.slice(0, limits.maxItems) : items, more });
+            push({ k: 'list', ...capped(popMark()) });
             break;
           }
           case 0x7d: // EMPTY_DICT
@@ -557,10 +557,8 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
           case 0x64: {
             // DICT
             if (lexicalOnly) break;
-            const items = popMark();
             const d: Extract<Value, { k: 'dict' }> = { k: 'dict', items: [], more: 0 };
-            for (let i = 0; i + 1 < items.length; i += 2)
-              addItem(d.items, [items[i] as Value, items[i + 1] as Value], d);
+            addPairs(d, popMark());
             push(d);
             break;
           }
@@ -609,10 +607,7 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
             if (lexicalOnly) break;
             const items = popMark();
             const d = top();
-            if (d.k === 'dict') {
-              for (let i = 0; i + 1 < items.length; i += 2)
-                addItem(d.items, [items[i] as Value, items[i + 1] as Value], d);
-            }
+            if (d.k === 'dict') addPairs(d, items);
             break;
           }
           // ---- memo ----
@@ -646,35 +641,21 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
             const n = op.code === 0x82 ? 1 : op.code === 0x83 ? 2 : 4;
             const code = op.int;
             const detail = `EXT${n} at offset ${opOffset} imports extension code ${code} from the copyreg registry (the global is not named in the file)`;
-            if (run.other.length < 100)
-              run.other.push({ rule: 'MLBOM-PICKLE-EXTENSION-CODE', key: `ext ${code}`, detail, offset: opOffset });
+            note({ rule: 'MLBOM-PICKLE-EXTENSION-CODE', key: `ext ${code}`, detail, offset: opOffset });
             if (!lexicalOnly) push({ k: 'unknown', why: `extension ${code}` });
             break;
           }
           // ---- calls ----
-          case 0x52: {
-            // REDUCE
+          case 0x52: // REDUCE: fn args
+          case 0x81: // NEWOBJ: cls args
+          case 0x92: {
+            // NEWOBJ_EX: cls args kwargs
             if (lexicalOnly) break;
+            if (op.code === 0x92) pop(); // kwargs
             const args = pop();
             const fn = pop();
-            push(onCall({ k: 'call', fn, args, op: 'REDUCE', off: opOffset }));
-            break;
-          }
-          case 0x81: {
-            // NEWOBJ
-            if (lexicalOnly) break;
-            const args = pop();
-            const cls = pop();
-            push(onCall({ k: 'call', fn: cls, args, op: 'NEWOBJ', off: opOffset }));
-            break;
-          }
-          case 0x92: {
-            // NEWOBJ_EX
-            if (lexicalOnly) break;
-            pop(); // kwargs
-            const args = pop();
-            const cls = pop();
-            push(onCall({ k: 'call', fn: cls, args, op: 'NEWOBJ_EX', off: opOffset }));
+            const name = op.code === 0x52 ? 'REDUCE' : op.code === 0x81 ? 'NEWOBJ' : 'NEWOBJ_EX';
+            push(onCall({ k: 'call', fn, args, op: name, off: opOffset }));
             break;
           }
           case 0x6f: {
@@ -710,8 +691,7 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
             if (target.k === 'global') {
               const key = `${target.module}.${target.name}`;
               const detail = `BUILD at offset ${opOffset} sets attributes of ${key} itself (an imported module or class, not an instance): ${describe(state)}`;
-              if (run.other.length < 100)
-                run.other.push({ rule: 'MLBOM-PICKLE-BUILD-ON-GLOBAL', key, detail, offset: opOffset });
+              note({ rule: 'MLBOM-PICKLE-BUILD-ON-GLOBAL', key, detail, offset: opOffset });
             } else if (target.k === 'call') {
               target.state = state;
               const root = target.fn.k === 'global' ? `${target.fn.module}.${target.fn.name}` : undefined;
@@ -804,7 +784,7 @@ function mergeRun(parent: PickleRun, child: PickleRun): void {
     if (mine) mine.count += rec.count;
     else parent.records.set(key, rec);
   }
-  parent.other.push(...child.other.slice(0, 100));
+  parent.other.push(...child.other.slice(0, MAX_OTHER));
 }
 
 /**

@@ -1,3 +1,5 @@
+import { bufferByteSource, isMlbomError } from '@mlbom/core';
+import { type Field, ProtoReader, problemMessage, WIRE_LEN } from '@mlbom/formats';
 import type { Collector } from './collector.js';
 import { TF_OPS } from './rules.js';
 
@@ -10,108 +12,85 @@ import { TF_OPS } from './rules.js';
  *   NodeDef.name = 1, NodeDef.op = 2.
  */
 
-class Bad extends Error {}
-
-interface Field {
-  no: number;
-  wire: number;
-  start: number;
-  end: number;
-}
-
-/** The fields of one message in `buf[start, end)`; length-delimited ones as ranges. */
-function* fields(buf: Uint8Array, start: number, end: number): Generator<Field> {
-  let p = start;
-  const varint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (p >= end) throw new Bad('truncated varint');
-      const b = buf[p++] as number;
-      v += (b & 0x7f) * mul;
-      if (!(b & 0x80)) return v;
-      mul *= 128;
-    }
-    throw new Bad('varint too long');
-  };
-  while (p < end) {
-    const key = varint();
-    const no = Math.floor(key / 8);
-    const wire = key % 8;
-    switch (wire) {
-      case 0:
-        varint();
-        yield { no, wire, start: p, end: p };
-        break;
-      case 1:
-        p += 8;
-        if (p > end) throw new Bad('truncated fixed64');
-        break;
-      case 5:
-        p += 4;
-        if (p > end) throw new Bad('truncated fixed32');
-        break;
-      case 2: {
-        const len = varint();
-        const s = p;
-        p += len;
-        if (p > end) throw new Bad('length-delimited field runs past its message');
-        yield { no, wire, start: s, end: p };
-        break;
-      }
-      default:
-        throw new Bad(`unsupported wire type ${wire}`);
-    }
-  }
-}
-
 const utf8 = new TextDecoder('utf-8');
+/** Node and function names are quoted in findings up to this many bytes. */
+const MAX_NAME = 200;
 
-export function scanSavedModel(collector: Collector, buf: Uint8Array, location: string): void {
+export async function scanSavedModel(collector: Collector, buf: Uint8Array, location: string): Promise<void> {
   const seen = new Map<string, { count: number; nodes: string[]; where: string }>();
-  const node = (s: number, e: number, where: string) => {
+  const r = new ProtoReader(bufferByteSource(buf, 'saved_model.pb'), 'protobuf');
+  /** A string field's first MAX_NAME bytes, decoded leniently (names are only quoted). */
+  const text = async (f: Field) => utf8.decode(await r.bytes({ ...f, length: Math.min(f.length, MAX_NAME) }, MAX_NAME));
+  const node = async (f: Field, depth: number, where: string) => {
     let name = '';
     let op = '';
-    for (const f of fields(buf, s, e)) {
-      if (f.wire !== 2) continue;
-      if (f.no === 1) name = utf8.decode(buf.subarray(f.start, Math.min(f.end, f.start + 200)));
-      else if (f.no === 2) op = utf8.decode(buf.subarray(f.start, Math.min(f.end, f.start + 200)));
-    }
+    await r.sub(
+      f,
+      async (g) => {
+        if (g.wire !== WIRE_LEN) return;
+        if (g.number === 1) name = await text(g);
+        else if (g.number === 2) op = await text(g);
+      },
+      depth,
+    );
     if (!TF_OPS[op]) return;
     const hit = seen.get(op) ?? { count: 0, nodes: [], where };
     hit.count++;
     if (hit.nodes.length < 3) hit.nodes.push(name);
     seen.set(op, hit);
   };
-  const graph = (s: number, e: number) => {
-    for (const f of fields(buf, s, e)) {
-      if (f.wire !== 2) continue;
-      if (f.no === 1) node(f.start, f.end, 'graph');
-      else if (f.no === 2) {
-        for (const fn of fields(buf, f.start, f.end)) {
-          if (fn.no !== 1 || fn.wire !== 2) continue;
-          let fname = '';
-          for (const g of fields(buf, fn.start, fn.end)) {
-            if (g.wire !== 2) continue;
-            if (g.no === 1) {
-              for (const h of fields(buf, g.start, g.end)) {
-                if (h.no === 1 && h.wire === 2)
-                  fname = utf8.decode(buf.subarray(h.start, Math.min(h.end, h.start + 200)));
-              }
-            } else if (g.no === 3) node(g.start, g.end, `function ${fname}`);
-          }
-        }
-      }
-    }
+  const fn = async (f: Field, depth: number) => {
+    let fname = '';
+    await r.sub(
+      f,
+      async (g) => {
+        if (g.wire !== WIRE_LEN) return;
+        if (g.number === 1) {
+          await r.sub(
+            g,
+            async (h) => {
+              if (h.number === 1 && h.wire === WIRE_LEN) fname = await text(h);
+            },
+            depth + 1,
+          );
+        } else if (g.number === 3) await node(g, depth + 1, `function ${fname}`);
+      },
+      depth,
+    );
   };
+  const graph = (f: Field, depth: number) =>
+    r.sub(
+      f,
+      async (g) => {
+        if (g.wire !== WIRE_LEN) return;
+        if (g.number === 1) await node(g, depth + 1, 'graph');
+        else if (g.number === 2) {
+          await r.sub(
+            g,
+            async (h) => {
+              if (h.number === 1 && h.wire === WIRE_LEN) await fn(h, depth + 2);
+            },
+            depth + 1,
+          );
+        }
+      },
+      depth,
+    );
   try {
-    for (const mg of fields(buf, 0, buf.length)) {
-      if (mg.no !== 2 || mg.wire !== 2) continue;
-      for (const f of fields(buf, mg.start, mg.end)) if (f.no === 2 && f.wire === 2) graph(f.start, f.end);
-    }
+    await r.walk(0, buf.length, async (mg) => {
+      if (mg.number !== 2 || mg.wire !== WIRE_LEN) return;
+      await r.sub(
+        mg,
+        async (f) => {
+          if (f.number === 2 && f.wire === WIRE_LEN) await graph(f, 1);
+        },
+        0,
+      );
+    });
   } catch (err) {
-    if (!(err instanceof Bad)) throw err;
-    collector.add('MLBOM-FORMAT-MALFORMED', 'savedmodel', `saved_model.pb cannot be parsed: ${err.message}`, location);
+    if (!isMlbomError(err) || err.code !== 'FORMAT_INVALID') throw err;
+    const why = problemMessage(err, 'saved_model.pb');
+    collector.add('MLBOM-FORMAT-MALFORMED', 'savedmodel', `saved_model.pb cannot be parsed: ${why}`, location);
   }
   for (const [op, hit] of seen) {
     const rule = TF_OPS[op] as 'MLBOM-TF-PYFUNC' | 'MLBOM-TF-FILE-OP';

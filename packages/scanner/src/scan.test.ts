@@ -1,11 +1,12 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { type ByteSource, bufferByteSource, fileByteSource } from '@mlbom/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scan, shouldScan } from './scan.js';
+import { INTEGRITY_RULES, type RuleId } from './rules.js';
+import { type ScanResult, scan, shouldScan } from './scan.js';
 import { layoutZip, op, pickle, SYSTEM_CALL, stateDictPickle, zerosCrc, zipBuffer } from './test-utils.js';
 
 const scanBytes = (bytes: Uint8Array, path: string, limits = {}) =>
@@ -131,14 +132,23 @@ describe('bad input stays bounded', () => {
     expect(result.findings).toHaveLength(1);
   });
 
+  /** The status follows from the findings: any threat makes it unsafe; otherwise an integrity note (not trailing data) makes it error. */
+  function expectConsistentStatus(result: ScanResult): void {
+    const rules = result.findings.map((f) => f.ruleId as RuleId);
+    const threat = rules.some((r) => !INTEGRITY_RULES.has(r));
+    const incomplete = rules.some((r) => INTEGRITY_RULES.has(r) && r !== 'MLBOM-PICKLE-TRAILING-DATA');
+    expect(result.status).toBe(threat ? 'unsafe' : incomplete ? 'error' : 'clean');
+  }
+  /** PROTO 2 (2 bytes) and GLOBAL 'os\nsystem\n' (11 bytes). */
+  const GLOBAL_END = 13;
+
   it('never throws on random bytes, truncated pickles or garbage after PROTO', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.uint8Array({ maxLength: 2048 }),
         fc.constantFrom('a.pkl', 'a.bin', 'a.pt', 'a.joblib', 'a.npy', 'a.gguf', 'a.zip'),
         async (bytes, name) => {
-          const result = await scanBytes(bytes, name);
-          expect(['clean', 'unsafe', 'error']).toContain(result.status);
+          expectConsistentStatus(await scanBytes(bytes, name));
         },
       ),
       { numRuns: 300 },
@@ -150,7 +160,12 @@ describe('bad input stays bounded', () => {
         async (cut, tail) => {
           const bytes = Buffer.concat([SYSTEM_CALL.subarray(0, cut), tail]);
           const result = await scanBytes(bytes, 'cut.pkl');
-          expect(['clean', 'unsafe', 'error']).toContain(result.status);
+          expectConsistentStatus(result);
+          // Once the whole GLOBAL os.system opcode is in, the import is reported whatever follows.
+          if (cut >= GLOBAL_END) {
+            expect(result.status).toBe('unsafe');
+            expect(result.findings.map((f) => f.ruleId)).toContain('MLBOM-PICKLE-CRITICAL-GLOBAL');
+          }
         },
       ),
       { numRuns: 200 },
@@ -249,5 +264,22 @@ describe('tokenizer chat templates', () => {
     ).toEqual([]);
     expect((await scanBytes(Buffer.from('{"model_max_length": 512}'), 'tokenizer_config.json')).status).toBe('clean');
     expect(shouldScan('a/tokenizer_config.json', Buffer.from('{'))).toBe(true);
+  });
+});
+
+describe('SavedModel', () => {
+  const FIXTURE = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'scanner', 'malicious');
+
+  it('finds PyFunc in the function library, and calls a cut-off graph malformed', async () => {
+    const bytes = await readFile(join(FIXTURE, 'savedmodel_pyfunc', 'saved_model.pb'));
+    const full = await scanBytes(bytes, 'saved_model.pb');
+    expect(full.status).toBe('unsafe');
+    expect(full.findings.map((f) => f.ruleId)).toEqual(['MLBOM-TF-PYFUNC', 'MLBOM-TF-PYFUNC']);
+    expect(full.findings[0]?.detail).toContain('function __inference_call_42');
+
+    const cut = await scanBytes(bytes.subarray(0, Math.floor(bytes.length * 0.6)), 'saved_model.pb');
+    expect(cut.status).toBe('error');
+    expect(cut.findings.map((f) => f.ruleId)).toEqual(['MLBOM-FORMAT-MALFORMED']);
+    expect(cut.findings[0]?.detail).toMatch(/^saved_model\.pb cannot be parsed: .*past the end/);
   });
 });

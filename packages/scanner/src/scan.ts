@@ -7,11 +7,21 @@ import {
   MAX_READ_BYTES,
   MlbomError,
   type Problem,
+  sliceByteSource,
 } from '@mlbom/core';
-import { inspectZip, isTraversal, readLocalHeader, sliceSource, type ZipEntry } from '@mlbom/formats';
+import { classifyZip, inspectZip, isTraversal, latin1, readLocalHeader, type ZipEntry } from '@mlbom/formats';
 import { Collector } from './collector.js';
 import { checkTemplate, scanGguf } from './gguf.js';
-import { type Budget, type ChunkSource, crcChunks, inflateChunks, LimitError, Reader, sourceChunks } from './input.js';
+import {
+  type Budget,
+  bufferChunks,
+  type ChunkSource,
+  crcChunks,
+  inflateChunks,
+  LimitError,
+  Reader,
+  sourceChunks,
+} from './input.js';
 import { checkKerasJson, scanKerasBytes } from './keras.js';
 import { DEFAULT_PICKLE_LIMITS, flushFindings, type PickleContext, type PickleLimits, runPickle } from './pickle.js';
 import { scanSavedModel } from './savedmodel.js';
@@ -230,18 +240,10 @@ function detect(head: Uint8Array, name: string): Kind {
     if (len >= 2n && len < 100_000_000n) return 'safetensors';
   }
   if (zlibHeader(head)) return 'zlib'; // joblib's compress=True container, among others
-  if (head[0] !== undefined && WEAK_PICKLE_START.has(head[0])) {
-    if (TEXT_EXTENSIONS.has(extension(name))) {
-      const text = Buffer.from(head.buffer, head.byteOffset, head.length).toString('latin1');
-      return GLOBAL_SIGNATURE.test(text) ? 'maybe-pickle' : 'unknown';
-    }
-    return 'maybe-pickle';
-  }
-  if (TEXT_EXTENSIONS.has(extension(name)) && head[0] !== undefined) {
-    const text = Buffer.from(head.buffer, head.byteOffset, head.length).toString('latin1');
-    if (GLOBAL_SIGNATURE.test(text)) return 'maybe-pickle';
-  }
-  return 'unknown';
+  if (head[0] === undefined) return 'unknown';
+  // A text file is a pickle only if it names a global the way protocol 0 does.
+  if (TEXT_EXTENSIONS.has(extension(name))) return GLOBAL_SIGNATURE.test(latin1(head)) ? 'maybe-pickle' : 'unknown';
+  return WEAK_PICKLE_START.has(head[0]) ? 'maybe-pickle' : 'unknown';
 }
 
 /**
@@ -332,16 +334,7 @@ async function readAll(reader: Reader, max: number): Promise<Uint8Array | undefi
 
 async function probeHead(ctx: Ctx, head: Uint8Array): Promise<boolean> {
   const scratch = new Collector('probe');
-  const reader = new Reader({
-    next: (() => {
-      let done = false;
-      return async () => {
-        if (done) return null;
-        done = true;
-        return head;
-      };
-    })(),
-  });
+  const reader = new Reader(bufferChunks(head));
   try {
     const run = await runPickle(reader, {
       collector: scratch,
@@ -544,7 +537,7 @@ async function scanStream(
         );
         return;
       }
-      scanSavedModel(ctx.c, bytes, loc(prefix));
+      await scanSavedModel(ctx.c, bytes, loc(prefix));
       return;
     }
     case 'gzip':
@@ -785,16 +778,6 @@ function joinPosix(from: string, link: string, symbolic: boolean): string {
 
 // --- zip --------------------------------------------------------------------------------------------
 
-function classifyZip(names: readonly string[]): ScanFormat {
-  if (names.some((n) => /(^|\/)data\.pkl$/.test(n))) {
-    return names.some((n) => /(^|\/)constants\.pkl$/.test(n) || /(^|\/)code\//.test(n)) ? 'torchscript' : 'pytorch-zip';
-  }
-  if (names.includes('config.json') && (names.includes('metadata.json') || names.includes('model.weights.h5')))
-    return 'keras';
-  if (names.length > 0 && names.every((n) => n.endsWith('.npy') || n.endsWith('/'))) return 'numpy-archive';
-  return 'zip';
-}
-
 async function scanZip(ctx: Ctx, source: ByteSource, name: string, prefix: string, depth: number): Promise<void> {
   if (depth > ctx.limits.maxDepth) {
     ctx.c.add(
@@ -816,7 +799,7 @@ async function scanZip(ctx: Ctx, source: ByteSource, name: string, prefix: strin
     return;
   }
   const names = dir.entries.map((e) => e.name);
-  const kind = classifyZip(names);
+  const kind: ScanFormat = classifyZip(names) ?? 'zip';
   if (depth === 0) ctx.format = kind;
   for (const p of dir.problems) ctx.c.problem('ZIP_ANOMALY', `${prefix || baseName(name)}: ${p}`);
   if (dir.omitted > 0) {
@@ -968,7 +951,7 @@ async function scanZipMember(
       if (entry.method === 0) {
         await scanZip(
           ctx,
-          sliceSource(source, local.dataOffset, entry.compressedSize, member),
+          sliceByteSource(source, local.dataOffset, entry.compressedSize, member),
           entry.name,
           `${member}!`,
           depth + 1,
