@@ -23,7 +23,6 @@ import {
   READ_NOFOLLOW_FLAGS,
   type Relation,
   readTextPrefix,
-  type Severity,
   type SourceContext,
 } from '@mlbom/core';
 import {
@@ -50,7 +49,7 @@ import {
   snapshotOf,
 } from '@mlbom/huggingface';
 import { readMlmodelDirectory } from '@mlbom/mlflow';
-import { scan, shouldScan } from '@mlbom/scanner';
+import { SEVERITY_RANK, scan, shouldScan } from '@mlbom/scanner';
 import { cardRelations, type ModelCardInfo, parseModelCard } from './card.js';
 import type { ResolvedLocalOptions } from './options.js';
 import {
@@ -70,20 +69,19 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Longest requirements.txt read. */
 export const MAX_REQUIREMENTS_BYTES = 1024 * 1024;
 /** Longest pyproject.toml / environment.yml / python_env.yaml read. */
-export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+const MAX_STACK_FILE_BYTES = 1024 * 1024;
 /** Longest .py / .ipynb read for model references, and how many are read. */
-export const MAX_CODE_BYTES = 2 * 1024 * 1024;
-export const MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024;
-export const MAX_CODE_FILES = 20_000;
+const MAX_CODE_BYTES = 2 * 1024 * 1024;
+const MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024;
+const MAX_CODE_FILES = 20_000;
 /** Files opened at once to read what they say about themselves. */
 const SNIFF_CONCURRENCY = 16;
 
 /** Enough of a file's head for the scanner to tell pickles, archives and HDF5 apart. */
 const SCAN_HEAD_BYTES = 512;
-const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 
 /** Python dependency files read next to a model and at the scanned root. */
-export function pythonStackKind(name: string): 'requirements' | 'pyproject' | 'conda' | 'python-env' | undefined {
+function pythonStackKind(name: string): 'requirements' | 'pyproject' | 'conda' | 'python-env' | undefined {
   const lower = name.toLowerCase();
   if (/^requirements[\w.-]*\.txt$/.test(lower)) return 'requirements';
   if (lower === 'pyproject.toml') return 'pyproject';
@@ -130,10 +128,6 @@ interface FileRecord {
   description?: FileDescription | undefined;
 }
 
-function posixDirname(rel: string): string {
-  return posix.dirname(rel);
-}
-
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -144,7 +138,6 @@ function errorCode(error: unknown): string {
   return code ?? (error instanceof Error ? error.message : String(error));
 }
 
-/** Reads up to `cap` bytes of a small text file; `truncated` says whether there was more. */
 /** A `models--org--name/snapshots/<rev>` folder of the Hugging Face cache inside the scanned folder. */
 function hubCacheIdentity(dir: string): { group?: string; name: string; revision: string } | undefined {
   const snapshot = snapshotOf(dir);
@@ -170,14 +163,13 @@ class Collector {
     readonly ctx: SourceContext,
     readonly options: ResolvedLocalOptions,
     readonly hooks: CollectHooks,
+    /** A file under the root by its relative path (posix), when it exists. */
+    readonly lookup: (rel: string) => WalkedFile | undefined,
   ) {}
-
-  /** A file under the root by its relative path (posix), when it exists. */
-  lookup: (rel: string) => WalkedFile | undefined = () => undefined;
 
   /** Checks that the files a file references (ONNX external data, index shards) are there. */
   checkReferences(record: FileRecord): void {
-    const dir = posixDirname(record.walked.rel);
+    const dir = posix.dirname(record.walked.rel);
     for (const ref of record.description?.references ?? []) {
       const target = resolveInside(dir === '.' ? 'x' : `${dir}/x`, ref);
       if (target !== undefined && this.lookup(target)) continue;
@@ -367,7 +359,7 @@ class Collector {
   /** Opens a file, records its size and (when worth it) what its bytes say. Never throws but for abort. */
   async inspect(walked: WalkedFile, path: string, flags: number, claimPath: string): Promise<FileRecord> {
     // claimPath is the name as the model sees it; siblings are looked up by the walked path.
-    const dir = posixDirname(walked.rel);
+    const dir = posix.dirname(walked.rel);
     const claim: ClaimedFormat | undefined = claimFromName(claimPath);
     const record: FileRecord = {
       walked,
@@ -430,7 +422,7 @@ class Collector {
     record.asset.findings = result.findings;
     for (const p of result.problems) record.asset.problems.push({ ...p, subject: record.walked.rel });
     if (result.status === 'unsafe') {
-      const worst = result.findings.map((f) => f.severity).sort((a, b) => SEVERITY_ORDER[a] - SEVERITY_ORDER[b])[0];
+      const worst = result.findings.map((f) => f.severity).sort((a, b) => SEVERITY_RANK[b] - SEVERITY_RANK[a])[0];
       this.ctx.logger.warn(
         `${record.walked.open}: ${result.findings.length} security finding(s), worst ${worst}: ${result.findings[0]?.title ?? ''}`,
       );
@@ -705,7 +697,6 @@ export async function collectLocal(
   const cached = await collectCacheFolder(path, ctx, { hash: options.hash, scan: options.scan });
   if (cached) return cached;
   const rootReal = await realpath(path);
-  const collector = new Collector(path, ctx, options, hooks);
   const walked = await walk(path, rootReal, {
     include: options.include,
     exclude: options.exclude,
@@ -714,7 +705,7 @@ export async function collectLocal(
     logger: ctx.logger,
   });
   const byRel = new Map(walked.files.map((f) => [f.rel, f]));
-  collector.lookup = (rel) => byRel.get(rel);
+  const collector = new Collector(path, ctx, options, hooks, (rel) => byRel.get(rel));
   collector.problems.push(...walked.problems);
   if (walked.files.length === 0) {
     ctx.logger.warn(`${path}: no files to inventory (empty directory, or everything excluded)`);
@@ -725,12 +716,12 @@ export async function collectLocal(
   const dirFiles = new Map<string, WalkedFile[]>();
   const subtreeWeights = new Set<string>();
   for (const file of walked.files) {
-    const dir = posixDirname(file.rel);
+    const dir = posix.dirname(file.rel);
     const list = dirFiles.get(dir);
     if (list) list.push(file);
     else dirFiles.set(dir, [file]);
     if (isWeightsName(file.rel)) {
-      for (let d = dir; !subtreeWeights.has(d); d = posixDirname(d)) {
+      for (let d = dir; !subtreeWeights.has(d); d = posix.dirname(d)) {
         subtreeWeights.add(d);
         if (d === '.') break;
       }
@@ -788,7 +779,7 @@ export async function collectLocal(
   }
 
   const ownerOf = (rel: string): string | undefined => {
-    for (let d = posixDirname(rel); ; d = posixDirname(d)) {
+    for (let d = posix.dirname(rel); ; d = posix.dirname(d)) {
       if (modelDirs.has(d)) return d;
       if (d === '.') return undefined;
     }
@@ -848,7 +839,7 @@ export async function collectLocal(
   for (const file of lone) {
     const record = recordOf.get(file.rel) as FileRecord;
     if (record.asset.format !== 'onnx') continue;
-    const dir = posixDirname(file.rel);
+    const dir = posix.dirname(file.rel);
     for (const ref of record.description?.references ?? []) {
       const target = resolveInside(dir === '.' ? 'x' : `${dir}/x`, ref);
       const f = target === undefined ? undefined : byRel.get(target);
@@ -885,7 +876,7 @@ export async function collectLocal(
     return found;
   };
   const nearestDownload = async (dir: string): Promise<{ at: string; download: LocalDirDownload } | undefined> => {
-    for (let d = dir; ; d = posixDirname(d)) {
+    for (let d = dir; ; d = posix.dirname(d)) {
       const download = await downloadAt(d);
       if (download) return { at: d, download };
       if (d === '.') return undefined;
@@ -937,7 +928,7 @@ export async function collectLocal(
       key: `local:${posix.join(base, file.rel)}`,
       name: posix.basename(file.rel),
       files,
-      stack: stackFiles(posixDirname(file.rel)),
+      stack: stackFiles(posix.dirname(file.rel)),
       flags: READ_NOFOLLOW_FLAGS,
     });
   }
@@ -997,12 +988,11 @@ async function collectSingleFile(
 ): Promise<Inventory> {
   const dir = dirname(path);
   const name = basename(path);
-  const collector = new Collector(dir, ctx, options, hooks);
   // Only files directly beside the named file are looked up (requirements includes, SavedModel variables).
-  collector.lookup = (rel) => {
+  const collector = new Collector(dir, ctx, options, hooks, (rel) => {
     const full = join(dir, rel);
     return existsSync(full) ? { rel, open: full, included: true } : undefined;
-  };
+  });
   const walked: WalkedFile = { rel: name, open: path, included: true };
   try {
     await (await open(path, READ_FLAGS)).close();

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, symlink, unlink } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Inventory, inventorySchema, isMlbomError, type ParsedInventory } from '@mlbom/core';
@@ -302,6 +302,26 @@ describe('local source', () => {
     expect(recorded.warnings.join('\n')).toContain('not a model file');
   });
 
+  it('scans pickles and warns with the worst finding', async () => {
+    const root = await tempDir();
+    // GLOBAL acme.thing (outside the allowlist: medium), POP, then posix.system (critical) called with "id".
+    const pickle = Buffer.concat([
+      Buffer.from([0x80, 0x02]),
+      Buffer.from('cacme\nthing\n0cposix\nsystem\nX'),
+      Buffer.from([2, 0, 0, 0]),
+      Buffer.from('id'),
+      Buffer.from([0x85]),
+      Buffer.from('R.'),
+    ]);
+    await writeTree(root, { 'model.pkl': pickle });
+    const recorded = recordingContext();
+    const file = (await scan(root, { hash: false }, recorded)).models[0]?.files[0];
+    expect(file?.scanStatus).toBe('unsafe');
+    expect(file?.findings?.map((f) => f.severity).sort()).toEqual(['critical', 'medium']);
+    const warning = recorded.warnings.find((w) => w.includes('security finding'));
+    expect(warning).toContain('2 security finding(s), worst critical');
+  });
+
   it('throws NOT_FOUND naming a missing path', async () => {
     const missing = join(await tempDir(), 'nope');
     const error = await rejection(scan(missing));
@@ -525,11 +545,12 @@ describe('local source: links and unreadable files', () => {
     expect(inv.models[0]?.files.find((f) => f.path === 'model.safetensors')?.problems[0]?.code).toBe('FILE_UNREADABLE');
   });
 
-  it('ignores FIFOs instead of blocking on them', async () => {
+  it('ignores FIFOs instead of blocking on them', async (context) => {
     const root = await tempDir();
     await writeTree(root, { 'm/config.json': '{}', 'm/model.safetensors': safetensorsBytes() });
     const made = spawnSync('mkfifo', [join(root, 'm', 'pipe.bin')]);
-    if (made.status !== 0) return;
+    // Without mkfifo the test is reported as skipped rather than passing without checking anything.
+    if (made.status !== 0) context.skip();
     await symlink('pipe.bin', join(root, 'm', 'pipe-link.bin'));
     const inv = await scan(root);
     expect(inv.models[0]?.files.map((f) => f.path)).toEqual(['config.json', 'model.safetensors']);
@@ -725,7 +746,12 @@ describe.skipIf(!existsSync(join(tinyBert, 'README.md')))('examples/tiny-bert', 
     expect(model.card?.task).toBe('text-classification');
     expect(model.card?.architectureFamily).toBe('bert');
     expect(inv.relations.some((r) => r.type === 'derived-from')).toBe(true);
-    expect(inv.packages.length).toBeGreaterThan(0);
-    await writeFile(join(await tempDir(), 'noop'), '');
+    expect(inv.packages.map((p) => p.key)).toEqual([
+      'pkg:pypi/numpy',
+      'pkg:pypi/safetensors@0.4.3',
+      'pkg:pypi/tokenizers@0.15.2',
+      'pkg:pypi/torch@2.1.0',
+      'pkg:pypi/transformers',
+    ]);
   });
 });

@@ -60,7 +60,7 @@ export interface WalkResult {
  * Gitignore-like expansion: a pattern without `/` matches a name at any depth, and a pattern that
  * matches a directory matches everything below it.
  */
-export function expandPatterns(patterns: readonly string[]): string[] {
+function expandPatterns(patterns: readonly string[]): string[] {
   const out: string[] = [];
   for (const raw of patterns) {
     const pattern = raw.replace(/^\.\//, '').replace(/\/+$/, '');

@@ -62,7 +62,7 @@ async function scanOne(
 ): Promise<FileReport | undefined> {
   const source = await fileByteSource(absolute);
   try {
-    const head = await source.read(0, Math.min(HEAD_BYTES, source.size));
+    const head = await source.read(0, HEAD_BYTES);
     if (!shouldScan(path, head)) return undefined;
     const result = await scan(source, { path, ...(signal ? { signal } : {}) });
     return { path, absolute, result };
@@ -105,8 +105,8 @@ export function registerScanCommand(program: Command, io: ScanCommandIo, setExit
           throw fsError(err, given);
         }
         if (info.isDirectory()) {
+          const prefix = given.replace(/[\\/]+$/, '');
           for (const f of await listFiles(absolute, io.signal)) {
-            const prefix = given.replace(/[\\/]+$/, '');
             targets.push({ path: prefix === '.' ? f : `${prefix}/${f}`, absolute: resolve(absolute, f) });
           }
         } else if (info.isFile()) targets.push({ path: given, absolute });

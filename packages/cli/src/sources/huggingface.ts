@@ -19,11 +19,13 @@ function expandHome(path: string, env: NodeJS.ProcessEnv): string {
  */
 export function hubCacheDir(env: NodeJS.ProcessEnv): string {
   const set = (value: string | undefined) => (value && value.trim() !== '' ? expandHome(value.trim(), env) : undefined);
+  const hfHome = set(env.HF_HOME);
+  const xdgCache = set(env.XDG_CACHE_HOME);
   return (
     set(env.HF_HUB_CACHE) ??
     set(env.HUGGINGFACE_HUB_CACHE) ??
-    (set(env.HF_HOME) ? join(set(env.HF_HOME) as string, 'hub') : undefined) ??
-    (set(env.XDG_CACHE_HOME) ? join(set(env.XDG_CACHE_HOME) as string, 'huggingface', 'hub') : undefined) ??
+    (hfHome ? join(hfHome, 'hub') : undefined) ??
+    (xdgCache ? join(xdgCache, 'huggingface', 'hub') : undefined) ??
     join(env.HOME || homedir(), '.cache', 'huggingface', 'hub')
   );
 }
