@@ -1,12 +1,11 @@
 import type { ByteSource, ModelAsset, ModelCardAsset, PackageAsset, Relation, SourceContext } from '@mlbom/core';
 import { claimFromName, describeModelFile, frameworkPackage, isTextClaim, isWeightsName } from '@mlbom/formats';
-import { isChatTemplateFile, scan, shouldScan } from '@mlbom/scanner';
+import { isChatTemplateFile, scanIfRelevant } from '@mlbom/scanner';
 import type { MutableFile } from './util.js';
 
 /** Most weights files of one repo (or cached snapshot) whose bytes are read; the rest are listed only. */
 export const MAX_INSPECTIONS = 200;
 /** Bytes of a file's start handed to the scanner's `shouldScan`. */
-const SCAN_HEAD_BYTES = 512;
 
 export type CardHints = Pick<ModelCardAsset, 'architectureFamily' | 'modelArchitecture'>;
 
@@ -61,9 +60,8 @@ export async function inspectFile(
  * directory and the pickle members only). Findings and the scan status go on the file.
  */
 async function scanFile(file: MutableFile, source: ByteSource, subject: string, ctx: SourceContext): Promise<void> {
-  const head = await source.read(0, Math.min(SCAN_HEAD_BYTES, source.size));
-  if (!shouldScan(file.path, head)) return;
-  const result = await scan(source, { path: file.path, signal: ctx.signal });
+  const result = await scanIfRelevant(source, { path: file.path, signal: ctx.signal });
+  if (!result) return;
   file.scanStatus = result.status;
   file.findings = result.findings;
   for (const problem of result.problems) file.problems.push({ ...problem, subject: file.path });

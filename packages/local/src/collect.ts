@@ -49,7 +49,7 @@ import {
   snapshotOf,
 } from '@mlbom/huggingface';
 import { readMlmodelDirectory } from '@mlbom/mlflow';
-import { SEVERITY_RANK, scan, shouldScan } from '@mlbom/scanner';
+import { SEVERITY_RANK, scanIfRelevant } from '@mlbom/scanner';
 import { cardRelations, type ModelCardInfo, parseModelCard } from './card.js';
 import type { ResolvedLocalOptions } from './options.js';
 import {
@@ -76,9 +76,6 @@ const MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024;
 const MAX_CODE_FILES = 20_000;
 /** Files opened at once to read what they say about themselves. */
 const SNIFF_CONCURRENCY = 16;
-
-/** Enough of a file's head for the scanner to tell pickles, archives and HDF5 apart. */
-const SCAN_HEAD_BYTES = 512;
 
 /** Python dependency files read next to a model and at the scanned root. */
 function pythonStackKind(name: string): 'requirements' | 'pyproject' | 'conda' | 'python-env' | undefined {
@@ -415,9 +412,8 @@ class Collector {
 
   /** Static security scan (never loads the model); findings go into the BOM as vulnerabilities. */
   private async scanFile(record: FileRecord, source: ByteSource, claimPath: string): Promise<void> {
-    const head = await source.read(0, SCAN_HEAD_BYTES);
-    if (!shouldScan(claimPath, head)) return;
-    const result = await scan(source, { path: claimPath, signal: this.ctx.signal });
+    const result = await scanIfRelevant(source, { path: claimPath, signal: this.ctx.signal });
+    if (!result) return;
     record.asset.scanStatus = result.status;
     record.asset.findings = result.findings;
     for (const p of result.problems) record.asset.problems.push({ ...p, subject: record.walked.rel });

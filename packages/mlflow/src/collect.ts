@@ -15,7 +15,7 @@ import {
   type SourceContext,
 } from '@mlbom/core';
 import { describeModelFile, type FileDescription, frameworkPackage, modelParameterProperties } from '@mlbom/formats';
-import { scan, shouldScan } from '@mlbom/scanner';
+import { scanIfRelevant } from '@mlbom/scanner';
 import { PackageURL } from 'packageurl-js';
 import { artifactFormat, isModelFile } from './artifact-format.js';
 import { type EnvironmentFacts, readCondaYaml, readPythonEnvYaml, readRequirements } from './env.js';
@@ -54,11 +54,8 @@ export interface MlflowHooks {
 }
 
 /** @mlbom/scanner over a downloaded artifact: only files whose name or first bytes make them worth it. */
-export const defaultScanner: ArtifactScanner = async (bytes, info) => {
-  const head = await bytes.read(0, Math.min(bytes.size, 512));
-  if (!shouldScan(info.path, head)) return undefined;
-  return scan(bytes, { path: info.path, ...(info.signal ? { signal: info.signal } : {}) });
-};
+export const defaultScanner: ArtifactScanner = (bytes, info) =>
+  scanIfRelevant(bytes, { path: info.path, ...(info.signal ? { signal: info.signal } : {}) });
 
 /** Longest MLmodel / environment file read. */
 export const MAX_TEXT_BYTES = 1024 * 1024;

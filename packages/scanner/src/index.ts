@@ -13,6 +13,7 @@ export {
 export {
   DEFAULT_SCAN_LIMITS,
   isChatTemplateFile,
+  SCAN_HEAD_BYTES,
   type ScanFormat,
   type ScanLimits,
   type ScanOptions,
@@ -20,5 +21,6 @@ export {
   type ScanStatus,
   scan,
   scanFile,
+  scanIfRelevant,
   shouldScan,
 } from './scan.js';

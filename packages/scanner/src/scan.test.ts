@@ -6,7 +6,7 @@ import { type ByteSource, bufferByteSource, fileByteSource } from '@mlbom/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { INTEGRITY_RULES, type RuleId } from './rules.js';
-import { type ScanResult, scan, shouldScan } from './scan.js';
+import { type ScanResult, scan, scanIfRelevant, shouldScan } from './scan.js';
 import { layoutZip, op, pickle, SYSTEM_CALL, stateDictPickle, zerosCrc, zipBuffer } from './test-utils.js';
 
 const scanBytes = (bytes: Uint8Array, path: string, limits = {}) =>
@@ -281,5 +281,17 @@ describe('SavedModel', () => {
     expect(cut.status).toBe('error');
     expect(cut.findings.map((f) => f.ruleId)).toEqual(['MLBOM-FORMAT-MALFORMED']);
     expect(cut.findings[0]?.detail).toMatch(/^saved_model\.pb cannot be parsed: .*past the end/);
+  });
+});
+
+describe('scanIfRelevant', () => {
+  it('skips what cannot carry code and scans what can, from the name and first bytes', async () => {
+    const st = Buffer.alloc(24, 0x20);
+    st.writeBigUInt64LE(8n);
+    st.write('{"a":1} ', 8);
+    expect(await scanIfRelevant(bufferByteSource(st), { path: 'w.safetensors' })).toBeUndefined();
+    const result = await scanIfRelevant(bufferByteSource(pickle(SYSTEM_CALL)), { path: 'model.pkl' });
+    expect(result?.status).toBe('unsafe');
+    expect(result?.findings.map((f) => f.ruleId)).toContain('MLBOM-PICKLE-CRITICAL-GLOBAL');
   });
 });

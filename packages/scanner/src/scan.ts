@@ -1109,6 +1109,19 @@ async function scanSource(ctx: Ctx, source: ByteSource, name: string, prefix: st
   }
 }
 
+/** Bytes of a file's head `shouldScan` needs (64 tell most formats; tar's magic sits at 257). */
+export const SCAN_HEAD_BYTES = 512;
+
+/**
+ * Scans a file when its name or first bytes say it can carry code (see `shouldScan`); undefined for
+ * files that cannot (safetensors, text). The one entry point every source and the CLI use.
+ * @throws {MlbomError} ABORTED when `signal` aborts
+ */
+export async function scanIfRelevant(source: ByteSource, options: ScanOptions): Promise<ScanResult | undefined> {
+  const head = await source.read(0, Math.min(SCAN_HEAD_BYTES, source.size));
+  return shouldScan(options.path, head) ? scan(source, options) : undefined;
+}
+
 /**
  * Scans one file's bytes for code that loading it would run. Reads only what it needs (zip members
  * that are not pickles are never read). Never throws for hostile content: unreadable parts are

@@ -7,8 +7,7 @@ import {
   renderScanJson,
   renderScanText,
   SEVERITY_RANK,
-  scan,
-  shouldScan,
+  scanIfRelevant,
   summarizeScan,
   toSarif,
   worstSeverity,
@@ -32,7 +31,6 @@ interface ScanFlags {
   quiet: boolean;
 }
 
-const HEAD_BYTES = 512;
 const CONCURRENCY = 4;
 
 /** Lists the files under a directory, skipping VCS, dependency and cache folders. */
@@ -62,10 +60,8 @@ async function scanOne(
 ): Promise<FileReport | undefined> {
   const source = await fileByteSource(absolute);
   try {
-    const head = await source.read(0, HEAD_BYTES);
-    if (!shouldScan(path, head)) return undefined;
-    const result = await scan(source, { path, ...(signal ? { signal } : {}) });
-    return { path, absolute, result };
+    const result = await scanIfRelevant(source, { path, ...(signal ? { signal } : {}) });
+    return result && { path, absolute, result };
   } finally {
     await source.close();
   }
