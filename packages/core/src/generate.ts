@@ -7,6 +7,7 @@ import { serializeBom } from './bom/serialize.js';
 import { DEFAULT_SPEC_VERSION, outputFormatSchema, specVersionSchema } from './bom/spec.js';
 import { type BomValidationResult, validateBom } from './bom/validate.js';
 import { MlbomError } from './errors.js';
+import { parseOptions } from './options.js';
 import { defaultContext, type Source, type SourceContext } from './source.js';
 
 /** Options of one BOM generation; published as JSON Schema in `schemas/`. */
@@ -44,12 +45,7 @@ export async function generateBom(
   options: GenerateOptions,
   context: Partial<SourceContext> = {},
 ): Promise<GenerateResult> {
-  const parsedOptions = generateOptionsSchema.safeParse(options);
-  if (!parsedOptions.success) {
-    const issue = parsedOptions.error.issues[0];
-    throw new MlbomError('INVALID_INPUT', `invalid option ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`);
-  }
-  const opts = parsedOptions.data;
+  const opts = parseOptions(generateOptionsSchema, options, 'generate');
   const ctx = defaultContext(context);
   const inventories: Inventory[] = [];
   for (const target of opts.targets) {

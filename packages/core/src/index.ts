@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './generate.js';
 export * from './hash.js';
 export * from './http.js';
+export * from './options.js';
 export * from './pool.js';
 export * from './python.js';
 export * from './source.js';

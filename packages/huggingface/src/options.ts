@@ -1,4 +1,4 @@
-import { MlbomError } from '@mlbom/core';
+import { parseOptions } from '@mlbom/core';
 import { z } from 'zod';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -93,16 +93,7 @@ const DEFAULT_AUTH_HINT =
  * @throws {MlbomError} INVALID_INPUT naming the bad option
  */
 export function resolveHuggingFaceOptions(options: HuggingFaceOptions = {}): ResolvedHuggingFaceOptions {
-  const parsed = huggingFaceOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'options';
-    throw new MlbomError(
-      'INVALID_INPUT',
-      `huggingface source: invalid ${where}: ${issue?.message ?? 'invalid options'}`,
-    );
-  }
-  const o = parsed.data;
+  const o = parseOptions(huggingFaceOptionsSchema, options, 'huggingface source');
   return {
     hubUrl: (o.hubUrl ?? DEFAULT_HUB_URL).replace(/\/+$/, ''),
     accessToken: o.accessToken,

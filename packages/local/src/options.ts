@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { MlbomError } from '@mlbom/core';
+import { parseOptions } from '@mlbom/core';
 import { z } from 'zod';
 
 /** Default cap on the number of files one scan may list; a guard against pointing mlbom at `/`. */
@@ -57,13 +57,7 @@ export interface ResolvedLocalOptions {
 
 /** Validates options and fills defaults. @throws {MlbomError} INVALID_INPUT naming the bad option */
 export function resolveLocalOptions(options: LocalOptions = {}): ResolvedLocalOptions {
-  const parsed = localOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'options';
-    throw new MlbomError('INVALID_INPUT', `local source: invalid ${where}: ${issue?.message ?? 'invalid options'}`);
-  }
-  const o = parsed.data;
+  const o = parseOptions(localOptionsSchema, options, 'local source');
   return {
     include: o.include ?? [],
     exclude: o.exclude ?? [],

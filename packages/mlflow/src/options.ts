@@ -1,4 +1,4 @@
-import { MlbomError } from '@mlbom/core';
+import { parseOptions } from '@mlbom/core';
 import { z } from 'zod';
 
 /** What is downloaded from a model's artifacts: nothing, the model files worth scanning (default), or every file. */
@@ -97,13 +97,7 @@ export interface ResolvedMlflowOptions {
 
 /** Validates options and fills defaults. @throws {MlbomError} INVALID_INPUT naming the bad option (never its value) */
 export function resolveMlflowOptions(options: MlflowOptions = {}): ResolvedMlflowOptions {
-  const parsed = mlflowOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'options';
-    throw new MlbomError('INVALID_INPUT', `mlflow source: invalid ${where}: ${issue?.message ?? 'invalid options'}`);
-  }
-  const o = parsed.data;
+  const o = parseOptions(mlflowOptionsSchema, options, 'mlflow source');
   const auth =
     o.username && o.password !== undefined && o.password !== ''
       ? { kind: 'basic' as const, username: o.username, password: o.password }
