@@ -1,4 +1,5 @@
 export * from './card.js';
+export * from './config.js';
 export * from './describe.js';
 export * from './detect.js';
 export * from './frameworks.js';

@@ -12,7 +12,7 @@ import {
   type Property,
   type SourceContext,
 } from '@mlbom/core';
-import { type ModelCardInfo, parseModelCard, splitFrontMatter } from '@mlbom/formats';
+import { type ModelCardInfo, parseModelCard, parseModelConfig, splitFrontMatter } from '@mlbom/formats';
 import { parse as parseYaml } from 'yaml';
 import { MAX_CARD_BYTES, MAX_CONFIG_BYTES, mapModelCard } from './card.js';
 import { datasetAsset, datasetKey, unresolvedDataset } from './dataset.js';
@@ -269,17 +269,11 @@ export class CacheCollector extends InventoryParts {
     const configFile = files.find((f) => f.path === 'config.json');
     if (configFile) {
       const text = await readSmall(join(snapshotDir, 'config.json'), MAX_CONFIG_BYTES);
-      try {
-        const config = text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
-        if (typeof config?.model_type === 'string') modelType = config.model_type;
-        const arch = Array.isArray(config?.architectures) ? config.architectures[0] : undefined;
-        if (typeof arch === 'string') architecture = arch;
-      } catch {
-        configFile.problems.push({
-          code: 'CONFIG_INVALID',
-          message: 'config.json is not valid JSON',
-          subject: 'config.json',
-        });
+      if (text !== undefined) {
+        const config = parseModelConfig(text, 'config.json');
+        modelType = config.modelType;
+        architecture = config.architecture;
+        if (config.problem) configFile.problems.push(config.problem);
       }
     }
     const mapped = mapModelCard(

@@ -31,10 +31,12 @@ import {
   findModelReferences,
   findNotebookModelReferences,
   frameworkPackage,
+  type ModelConfigInfo,
   type ModelReference,
   modelParameterProperties,
   type PythonStack,
   parseCondaEnvironment,
+  parseModelConfig,
   parsePyproject,
   parsePythonEnv,
   readRequirementsTree,
@@ -93,24 +95,7 @@ export interface CollectHooks {
   beforeHash?: (path: string) => void | Promise<void>;
 }
 
-/** Keys with a HF config meaning; one of them makes a config.json a model config even without weights beside it. */
-const MODEL_CONFIG_KEYS = [
-  'model_type',
-  'architectures',
-  '_name_or_path',
-  'transformers_version',
-  '_class_name',
-  '_diffusers_version',
-];
-
-interface ConfigInfo {
-  modelType?: string | undefined;
-  architecture?: string | undefined;
-  modelLike: boolean;
-  problem?: Problem | undefined;
-  /** transformers_version, torch_dtype, quantization method. */
-  properties?: Property[] | undefined;
-}
+type ConfigInfo = Omit<ModelConfigInfo, 'properties'> & { properties?: Property[] | undefined };
 
 interface FileRecord {
   walked: WalkedFile;
@@ -257,55 +242,7 @@ class Collector {
         } catch (error) {
           return { modelLike: false, problem: this.unreadable(file.rel, file.open, error) };
         }
-        let data: unknown;
-        try {
-          data = JSON.parse(text);
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          return {
-            modelLike: false,
-            problem: {
-              code: 'CONFIG_INVALID',
-              message: `config.json is not valid JSON: ${message}`,
-              subject: file.rel,
-            },
-          };
-        }
-        if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-          return {
-            modelLike: false,
-            problem: { code: 'CONFIG_INVALID', message: 'config.json is not a JSON object', subject: file.rel },
-          };
-        }
-        const record = data as Record<string, unknown>;
-        const architectures = record.architectures;
-        const first = Array.isArray(architectures) ? architectures[0] : undefined;
-        const className = record._class_name;
-        const properties: Property[] = [];
-        const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v.slice(0, 200) : undefined);
-        const tv = str(record.transformers_version);
-        if (tv) properties.push({ name: 'mlbom:config:transformersVersion', value: tv });
-        const dv = str(record._diffusers_version);
-        if (dv) properties.push({ name: 'mlbom:config:diffusersVersion', value: dv });
-        const dtype = str(record.torch_dtype) ?? str(record.dtype);
-        if (dtype) properties.push({ name: 'mlbom:config:dtype', value: dtype });
-        const quant = record.quantization_config;
-        const method =
-          typeof quant === 'object' && quant !== null
-            ? str((quant as Record<string, unknown>).quant_method)
-            : undefined;
-        if (method) properties.push({ name: 'mlbom:quantization', value: method });
-        return {
-          properties,
-          modelLike: MODEL_CONFIG_KEYS.some((k) => k in record),
-          modelType: typeof record.model_type === 'string' && record.model_type ? record.model_type : undefined,
-          architecture:
-            typeof first === 'string' && first
-              ? first
-              : typeof className === 'string' && className
-                ? className
-                : undefined,
-        };
+        return parseModelConfig(text, file.rel);
       })();
       this.configs.set(file.rel, cached);
     }
