@@ -3,39 +3,10 @@ import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { validateBom } from '@mlbom/core';
 import { describe, expect, it } from 'vitest';
+import { allComponents, type Bom, type Component, property } from '../bom.js';
 import { repoRoot, runCli, withTempDir } from '../cli.js';
 
 const example = join(repoRoot, 'examples', 'tiny-bert');
-
-interface Component {
-  'bom-ref'?: string;
-  type: string;
-  name: string;
-  version?: string;
-  purl?: string;
-  hashes?: Array<{ alg: string; content: string }>;
-  properties?: Array<{ name: string; value: string }>;
-  components?: Component[];
-  modelCard?: {
-    modelParameters?: {
-      task?: string;
-      architectureFamily?: string;
-      modelArchitecture?: string;
-      datasets?: Array<{ ref: string }>;
-    };
-    quantitativeAnalysis?: { performanceMetrics?: Array<{ type: string; value: string; slice?: string }> };
-  };
-  pedigree?: { ancestors?: Component[] };
-  licenses?: unknown[];
-}
-interface Bom {
-  specVersion: string;
-  components: Component[];
-  dependencies?: Array<{ ref: string; dependsOn?: string[] }>;
-  metadata: { component?: Component };
-}
-
-const property = (c: Component, name: string) => c.properties?.find((p) => p.name === name)?.value;
 
 function sha256sum(path: string): string {
   return execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0] ?? '';
@@ -69,8 +40,7 @@ describe('mlbom generate on the bundled example', () => {
     expect(property(weights, 'mlbom:format')).toBe('safetensors');
 
     // The dataset named by the card is a real component and the model card's ref resolves to it.
-    const all = (cs: Component[]): Component[] => cs.flatMap((c) => [c, ...all(c.components ?? [])]);
-    const refs = new Set(all(bom.components).map((c) => c['bom-ref']));
+    const refs = new Set(allComponents(bom.components).map((c) => c['bom-ref']));
     const datasetRefs = params?.datasets?.map((d) => d.ref) ?? [];
     expect(datasetRefs.length).toBeGreaterThan(0);
     for (const ref of datasetRefs) expect(refs.has(ref)).toBe(true);
@@ -171,9 +141,7 @@ describe('mlbom generate security scan', () => {
     const run = await runCli(['generate', target, '--spec-version', '1.6']);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/security finding/);
-    const bom = JSON.parse(run.stdout) as Bom & {
-      vulnerabilities?: Array<{ id: string; ratings: Array<{ severity: string }>; affects: Array<{ ref: string }> }>;
-    };
+    const bom = JSON.parse(run.stdout) as Bom;
     expect((await validateBom(run.stdout)).issues).toEqual([]);
     const vulnerabilities = bom.vulnerabilities ?? [];
     const files = new Map(
@@ -215,14 +183,14 @@ describe('mlbom generate security scan', () => {
 
     const skipped = await runCli(['generate', target, '--no-scan']);
     expect(skipped.code).toBe(0);
-    const plain = JSON.parse(skipped.stdout) as Bom & { vulnerabilities?: unknown[] };
+    const plain = JSON.parse(skipped.stdout) as Bom;
     expect(plain.vulnerabilities ?? []).toEqual([]);
   });
 
   it('marks ordinary framework files clean', async () => {
     const run = await runCli(['generate', 'test/fixtures/scanner/benign']);
     expect(run.code).toBe(0);
-    const bom = JSON.parse(run.stdout) as Bom & { vulnerabilities?: unknown[] };
+    const bom = JSON.parse(run.stdout) as Bom;
     expect(bom.vulnerabilities ?? []).toEqual([]);
     const statuses = bom.components.flatMap((c) => c.components ?? []).map((f) => property(f, 'mlbom:scan:status'));
     expect(statuses.filter((s) => s === 'clean').length).toBeGreaterThan(10);

@@ -3,6 +3,7 @@ import { mkdir, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateBom } from '@mlbom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allComponents, type Bom, type Component, property } from '../bom.js';
 import { runCli, withTempDir } from '../cli.js';
 import {
   COMMITS,
@@ -16,26 +17,6 @@ import {
   writeFakeCache,
 } from '../fakes/hub/index.js';
 
-interface Component {
-  'bom-ref'?: string;
-  type: string;
-  name: string;
-  group?: string;
-  version?: string;
-  purl?: string;
-  hashes?: Array<{ alg: string; content: string }>;
-  properties?: Array<{ name: string; value: string }>;
-  components?: Component[];
-  modelCard?: { modelParameters?: { task?: string; datasets?: Array<{ ref: string }> } };
-  pedigree?: { ancestors?: Component[] };
-}
-interface Bom {
-  components: Component[];
-  vulnerabilities?: Array<{ id: string; ratings?: Array<{ severity: string }>; affects?: Array<{ ref: string }> }>;
-  metadata: { properties?: Array<{ name: string; value: string }> };
-  dependencies?: Array<{ ref: string; dependsOn?: string[] }>;
-}
-
 let hub: FakeHub;
 beforeAll(async () => {
   hub = await startFakeHub({ repos: hubFixtures(), grantedTokens: [GRANTED_TOKEN] });
@@ -48,9 +29,7 @@ const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   HF_ENDPOINT: hub.url,
   ...extra,
 });
-const property = (c: { properties?: Array<{ name: string; value: string }> }, name: string) =>
-  c.properties?.find((p) => p.name === name)?.value;
-const all = (cs: Component[]): Component[] => cs.flatMap((c) => [c, ...all(c.components ?? [])]);
+const all = allComponents;
 const model = (bom: Bom, name: string) =>
   bom.components.find(
     (c) => c.type === 'machine-learning-model' && `${c.group ? `${c.group}/` : ''}${c.name}` === name,

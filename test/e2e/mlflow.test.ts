@@ -1,41 +1,12 @@
 import { relative } from 'node:path';
 import { validateBom } from '@mlbom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Bom, type Component, property } from '../bom.js';
 import { repoRoot, runCli } from '../cli.js';
 import { type FakeMlflow, fixtureStore, startFakeMlflow } from '../fakes/mlflow/server.js';
 
-interface Component {
-  'bom-ref'?: string;
-  type: string;
-  name: string;
-  group?: string;
-  version?: string;
-  purl?: string;
-  author?: string;
-  hashes?: Array<{ alg: string; content: string }>;
-  properties?: Array<{ name: string; value: string }>;
-  components?: Component[];
-  modelCard?: {
-    modelParameters?: {
-      task?: string;
-      datasets?: Array<{ ref: string }>;
-      inputs?: Array<{ format: string }>;
-      outputs?: Array<{ format: string }>;
-    };
-    quantitativeAnalysis?: { performanceMetrics?: Array<{ type: string; value: string; slice?: string }> };
-  };
-  pedigree?: { ancestors?: Component[] };
-  data?: Array<{ type: string; name?: string; contents?: { url: string } }>;
-}
-interface Bom {
-  components: Component[];
-  dependencies?: Array<{ ref: string; dependsOn?: string[] }>;
-  vulnerabilities?: Array<{ id: string; affects: Array<{ ref: string }> }>;
-}
-
 const SECRET = 'hunter2-s3cret';
 const TOKEN = 'mlflow-token-0123456789';
-const property = (c: Component, name: string) => c.properties?.find((p) => p.name === name)?.value;
 const properties = (c: Component, name: string) =>
   (c.properties ?? []).filter((p) => p.name === name).map((p) => p.value);
 const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...extra });
