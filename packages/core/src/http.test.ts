@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { MlbomHttpError } from './errors.js';
 import { httpJson, httpRequest, retryAfterMs } from './http.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -67,7 +68,11 @@ describe('httpRequest / httpJson', () => {
       headers: { authorization: 'Bearer hf_secret' },
       authHint: 'set HF_TOKEN',
       sleep,
-    }).catch((e: unknown) => e as Error & { code: string });
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(error instanceof MlbomHttpError)) throw new Error(`expected an MlbomHttpError, got ${String(error)}`);
     expect(error.code).toBe('AUTH');
     expect(error.message).toContain('set HF_TOKEN');
     expect(JSON.stringify({ ...error, message: error.message })).not.toContain('hf_secret');

@@ -112,7 +112,7 @@ describe('mlruns file store', () => {
     });
 
     // Frameworks from the flavors and environment files, linked from the model.
-    const deps = inv.relations.filter((r) => r.type === 'depends-on' && r.from === fraud2).map((r) => r.to);
+    const deps = inv.relations.flatMap((r) => (r.type === 'depends-on' && r.from === fraud2 ? [r.to] : []));
     expect(deps).toEqual(
       expect.arrayContaining([
         'pkg:pypi/scikit-learn@1.5.2',

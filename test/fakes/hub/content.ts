@@ -68,8 +68,9 @@ export function safetensorsHeader(
 
 /** Content made of byte runs and runs of zeros (a large file with little real data). */
 export function segmentedContent(segments: (Uint8Array | number)[]): Content {
-  const parts = segments.map((s) => (typeof s === 'number' ? { zeros: s } : { bytes: s }));
-  const size = parts.reduce((n, p) => n + ('bytes' in p ? p.bytes.length : p.zeros), 0);
+  // A run of zeros has no bytes; a byte run is its own length.
+  const parts = segments.map((s) => (typeof s === 'number' ? { zeros: s, bytes: undefined } : { zeros: 0, bytes: s }));
+  const size = parts.reduce((n, p) => n + (p.bytes ? p.bytes.length : p.zeros), 0);
   return {
     size,
     read(offset, length) {
@@ -77,10 +78,10 @@ export function segmentedContent(segments: (Uint8Array | number)[]): Content {
       const out = new Uint8Array(Math.max(0, end - offset));
       let at = 0;
       for (const part of parts) {
-        const len = 'bytes' in part ? part.bytes.length : part.zeros;
+        const len = part.bytes ? part.bytes.length : part.zeros;
         const from = Math.max(offset, at);
         const to = Math.min(end, at + len);
-        if (from < to && 'bytes' in part) out.set(part.bytes.subarray(from - at, to - at), from - offset);
+        if (from < to && part.bytes) out.set(part.bytes.subarray(from - at, to - at), from - offset);
         at += len;
         if (at >= end) break;
       }
