@@ -26,22 +26,31 @@ import {
   type SourceContext,
 } from '@mlbom/core';
 import {
+  type ClaimedFormat,
+  cardRelations,
+  claimFromName,
   describeModelFile,
   type FileDescription,
   findModelReferences,
   findNotebookModelReferences,
+  formatFromClaim,
   frameworkPackage,
+  isAmbiguousWeightsName,
+  isWeightsName,
+  type ModelCardInfo,
   type ModelConfigInfo,
   type ModelReference,
   modelParameterProperties,
   type PythonStack,
   parseCondaEnvironment,
+  parseModelCard,
   parseModelConfig,
   parsePyproject,
   parsePythonEnv,
   readRequirementsTree,
   referencedModels,
   resolveInside,
+  weightsClaim,
 } from '@mlbom/formats';
 import {
   collectCacheFolder,
@@ -52,16 +61,7 @@ import {
 } from '@mlbom/huggingface';
 import { readMlmodelDirectory } from '@mlbom/mlflow';
 import { SEVERITY_RANK, scanIfRelevant } from '@mlbom/scanner';
-import { cardRelations, type ModelCardInfo, parseModelCard } from './card.js';
 import type { ResolvedLocalOptions } from './options.js';
-import {
-  type ClaimedFormat,
-  claimFromName,
-  formatFromClaim,
-  isAmbiguousWeightsName,
-  isWeightsName,
-  weightsClaim,
-} from './sniff.js';
 import { type WalkedFile, walk } from './walk.js';
 
 /** Longest model card read. */
@@ -94,8 +94,6 @@ export interface CollectHooks {
   /** Called just before a file is opened for hashing, with the path that will be opened. */
   beforeHash?: (path: string) => void | Promise<void>;
 }
-
-type ConfigInfo = Omit<ModelConfigInfo, 'properties'> & { properties?: Property[] | undefined };
 
 interface FileRecord {
   walked: WalkedFile;
@@ -137,7 +135,7 @@ class Collector {
   readonly problems: Problem[] = [];
   private readonly relationKeys = new Set<string>();
   private readonly cards = new Map<string, Promise<ModelCardInfo | Problem>>();
-  private readonly configs = new Map<string, Promise<ConfigInfo>>();
+  private readonly configs = new Map<string, Promise<ModelConfigInfo>>();
   private readonly stacks = new Map<string, Promise<PythonStack>>();
 
   constructor(
@@ -221,16 +219,17 @@ class Collector {
     return cached;
   }
 
-  config(file: WalkedFile, flags: number): Promise<ConfigInfo> {
+  config(file: WalkedFile, flags: number): Promise<ModelConfigInfo> {
     let cached = this.configs.get(file.rel);
     if (!cached) {
-      cached = (async (): Promise<ConfigInfo> => {
+      cached = (async (): Promise<ModelConfigInfo> => {
         let text: string;
         try {
           const read = await readTextPrefix(file.open, MAX_CONFIG_BYTES, flags);
           if (read.truncated) {
             return {
               modelLike: false,
+              properties: [],
               problem: {
                 code: 'CONFIG_TOO_LARGE',
                 message: 'config.json larger than 4 MiB; not read',
@@ -240,7 +239,7 @@ class Collector {
           }
           text = read.text;
         } catch (error) {
-          return { modelLike: false, problem: this.unreadable(file.rel, file.open, error) };
+          return { modelLike: false, properties: [], problem: this.unreadable(file.rel, file.open, error) };
         }
         return parseModelConfig(text, file.rel);
       })();
@@ -469,7 +468,7 @@ class Collector {
         if (config.modelType) card.architectureFamily = config.modelType;
         if (config.architecture) card.modelArchitecture = config.architecture;
       }
-      model.properties.push(...(config.properties ?? []));
+      model.properties.push(...config.properties);
     }
 
     // What the files record fills what the card and config leave open (weights files first).

@@ -2,18 +2,6 @@ import type { Source, SourceContext } from '@mlbom/core';
 import { collectLocal } from './collect.js';
 import { type LocalOptions, resolveLocalOptions } from './options.js';
 
-export {
-  type BaseModelRef,
-  cardRelations,
-  FRONT_MATTER_RE,
-  type FrontMatterSplit,
-  huggingFaceAncestor,
-  huggingFaceDataset,
-  isHubId,
-  type ModelCardInfo,
-  parseModelCard,
-  splitFrontMatter,
-} from './card.js';
 export { MAX_CARD_BYTES, MAX_CONFIG_BYTES, MAX_REQUIREMENTS_BYTES, targetPath } from './collect.js';
 export {
   DEFAULT_MAX_FILE_COUNT,
@@ -22,24 +10,6 @@ export {
   type ResolvedLocalOptions,
   resolveLocalOptions,
 } from './options.js';
-export {
-  parseRequirements,
-  type Requirement,
-  type RequirementsFile,
-  redactUrl,
-  requirementPackages,
-} from './requirements.js';
-export {
-  type ClaimedFormat,
-  type ContentKind,
-  claimFromName,
-  classifyZip,
-  detectContent,
-  isWeightsName,
-  looksLikeProtobuf,
-  type SniffResult,
-  sniff,
-} from './sniff.js';
 export { DEFAULT_EXCLUDED_DIRS, DEFAULT_EXCLUDED_FILES, DEFAULT_EXCLUDED_PATHS } from './walk.js';
 
 /** URI-like targets other sources own: `hf://`, `models:/`, `runs:/`, `http(s)://`, `s3://`... */
