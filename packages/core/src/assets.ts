@@ -119,6 +119,11 @@ export const modelCardSchema = z.object({
       technicalLimitations: z.array(z.string()).default([]),
       performanceTradeoffs: z.array(z.string()).default([]),
       ethicalConsiderations: z.array(riskSchema).default([]),
+      /**
+       * environmentalConsiderations.properties (CycloneDX 1.6+; earlier specs get them on the component).
+       * Not energyConsumptions: that requires kWh and energy-provider figures model cards do not give.
+       */
+      environmentalProperties: z.array(propertySchema).default([]),
     })
     .optional(),
 });

@@ -162,12 +162,22 @@ describe('front matter', () => {
     expect(info.problems.map((p) => p.code)).toEqual(['CARD_INVALID']);
   });
 
-  it('keeps co2_eq_emissions (grams) as a property', () => {
-    expect(card('co2_eq_emissions: 1500').properties).toContainEqual({ name: 'mlbom:co2eq:grams', value: '1500' });
-    expect(card('co2_eq_emissions:\n  emissions: 250\n  source: x').properties).toContainEqual({
-      name: 'mlbom:co2eq:grams',
-      value: '250',
-    });
+  it('turns co2_eq_emissions (grams) into environmental-consideration properties in tCO2eq', () => {
+    expect(card('co2_eq_emissions: 1500').card?.considerations?.environmentalProperties).toEqual([
+      { name: 'mlbom:co2eq:tCO2eq', value: '0.0015' },
+      { name: 'mlbom:co2eq:grams', value: '1500' },
+    ]);
+    const described = card(
+      'co2_eq_emissions:\n  emissions: 250\n  source: codecarbon\n  training_type: fine-tuning\n  hardware_used: 1 T4\n  geographical_location: 7',
+    );
+    expect(described.card?.considerations?.environmentalProperties).toEqual([
+      { name: 'mlbom:co2eq:tCO2eq', value: '0.00025' },
+      { name: 'mlbom:co2eq:grams', value: '250' },
+      { name: 'mlbom:co2eq:source', value: 'codecarbon' },
+      { name: 'mlbom:co2eq:trainingType', value: 'fine-tuning' },
+      { name: 'mlbom:co2eq:hardware', value: '1 T4' },
+    ]);
+    expect(card('license: mit').card?.considerations).toBeUndefined();
   });
 });
 

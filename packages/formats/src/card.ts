@@ -182,6 +182,30 @@ function licensesOf(fields: Fields, properties: Property[]): LicenseAsset[] {
   return out.filter((l) => !seen.has(l.value) && seen.add(l.value));
 }
 
+/**
+ * The Hub's `co2_eq_emissions` (grams CO2eq, alone or with how it was measured) as
+ * environmental-consideration properties. tCO2eq is the unit CycloneDX uses for CO2.
+ */
+function co2Properties(co2: Fields['co2_eq_emissions']): Property[] {
+  if (co2 === undefined) return [];
+  const details = typeof co2 === 'number' ? { emissions: co2 } : co2;
+  const properties: Property[] = [
+    { name: 'mlbom:co2eq:tCO2eq', value: String(details.emissions / 1e6) },
+    { name: 'mlbom:co2eq:grams', value: String(details.emissions) },
+  ];
+  const described: Array<[string, string]> = [
+    ['source', 'mlbom:co2eq:source'],
+    ['training_type', 'mlbom:co2eq:trainingType'],
+    ['geographical_location', 'mlbom:co2eq:location'],
+    ['hardware_used', 'mlbom:co2eq:hardware'],
+  ];
+  for (const [key, name] of described) {
+    const value = (details as Record<string, unknown>)[key];
+    if (typeof value === 'string' && value.trim() !== '') properties.push({ name, value: value.trim() });
+  }
+  return properties;
+}
+
 function metricsOf(index: NonNullable<Fields['model-index']>): NonNullable<ModelCardAsset['performanceMetrics']> {
   const metrics: NonNullable<ModelCardAsset['performanceMetrics']> = [];
   for (const entry of index) {
@@ -366,24 +390,21 @@ export function parseModelCard(markdown: string, subject: string): ModelCardInfo
 
   const bodyInfo = readBody(body);
   const performanceMetrics = fields['model-index'] ? metricsOf(fields['model-index']) : [];
-  const co2 = fields.co2_eq_emissions;
-  const co2Grams = typeof co2 === 'number' ? co2 : co2?.emissions;
-  // The Hub records grams of CO2eq. Until core writes environmentalConsiderations (it needs energy
-  // figures a card rarely gives), keep the figure as a property rather than drop it.
-  if (co2Grams !== undefined) properties.push({ name: 'mlbom:co2eq:grams', value: String(co2Grams) });
-
+  const environmentalProperties = co2Properties(fields.co2_eq_emissions);
   const card: ModelCardAsset = {};
   if (fields.pipeline_tag) card.task = fields.pipeline_tag;
   if (performanceMetrics.length > 0) card.performanceMetrics = performanceMetrics;
   if (
     bodyInfo.useCases.length > 0 ||
     bodyInfo.technicalLimitations.length > 0 ||
-    bodyInfo.ethicalConsiderations.length > 0
+    bodyInfo.ethicalConsiderations.length > 0 ||
+    environmentalProperties.length > 0
   ) {
     card.considerations = {
       ...(bodyInfo.useCases.length > 0 ? { useCases: bodyInfo.useCases } : {}),
       ...(bodyInfo.technicalLimitations.length > 0 ? { technicalLimitations: bodyInfo.technicalLimitations } : {}),
       ...(bodyInfo.ethicalConsiderations.length > 0 ? { ethicalConsiderations: bodyInfo.ethicalConsiderations } : {}),
+      ...(environmentalProperties.length > 0 ? { environmentalProperties } : {}),
     };
   }
 

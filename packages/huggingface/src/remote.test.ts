@@ -262,7 +262,10 @@ describe('model card', () => {
       },
     });
     expect(JSON.stringify(model)).not.toContain('More Information Needed');
-    expect(prop(model, 'mlbom:co2eq:grams')).toBe('1234.5');
+    expect(model.card?.considerations?.environmentalProperties).toContainEqual({
+      name: 'mlbom:co2eq:tCO2eq',
+      value: '0.0012345',
+    });
     expect(model.tags).toEqual(expect.arrayContaining(['chat', 'support']));
     const reviews = inventory.datasets.find((d) => d.key === 'hf-dataset:acme/reviews');
     expect(reviews).toMatchObject({

@@ -34,6 +34,7 @@ const sample: Inventory = {
           useCases: ['demos'],
           technicalLimitations: ['toy'],
           ethicalConsiderations: [{ name: 'biased', mitigationStrategy: 'do not deploy' }],
+          environmentalProperties: [{ name: 'mlbom:co2eq:tCO2eq', value: '0.0015' }],
         },
       },
     },
@@ -153,6 +154,19 @@ describe('buildBom + serializeBom', () => {
     ).toEqual({
       occurrences: [{ location: 'train.py' }],
     });
+  });
+
+  it('writes CO2 figures as environmentalConsiderations from 1.6, as component properties in 1.5', () => {
+    const co2 = { name: 'mlbom:co2eq:tCO2eq', value: '0.0015' };
+    const model = (spec: SpecVersion) =>
+      JSON.parse(render(spec, 'json')).components.find((c: { name: string }) => c.name === 'tiny-bert');
+    expect(model('1.6').modelCard.considerations.environmentalConsiderations).toEqual({ properties: [co2] });
+    expect(model('1.6').properties).not.toContainEqual(co2);
+    expect(model('1.5').modelCard.considerations.environmentalConsiderations).toBeUndefined();
+    expect(model('1.5').properties).toContainEqual(co2);
+    expect(render('1.7', 'xml').replace(/>\s+</g, '><')).toContain(
+      '<environmentalConsiderations><properties><property name="mlbom:co2eq:tCO2eq">0.0015</property></properties></environmentalConsiderations>',
+    );
   });
 
   it('drops tags for CycloneDX 1.5, which has none', () => {

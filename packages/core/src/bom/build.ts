@@ -123,7 +123,11 @@ function findingVulnerabilities(
   });
 }
 
-function modelCardJson(model: ParsedModel, datasetRefs: string[]): ModelCardJson | undefined {
+function modelCardJson(
+  model: ParsedModel,
+  datasetRefs: string[],
+  features: ReturnType<typeof specFeatures>,
+): ModelCardJson | undefined {
   const card = model.card;
   const parameters: ModelCardJson['modelParameters'] = {};
   if (card?.approach) parameters.approach = { type: card.approach };
@@ -147,6 +151,9 @@ function modelCardJson(model: ParsedModel, datasetRefs: string[]): ModelCardJson
     if (c.technicalLimitations.length > 0) considerations.technicalLimitations = c.technicalLimitations;
     if (c.performanceTradeoffs.length > 0) considerations.performanceTradeoffs = c.performanceTradeoffs;
     if (c.ethicalConsiderations.length > 0) considerations.ethicalConsiderations = c.ethicalConsiderations;
+    if (features.environmentalConsiderations && c.environmentalProperties.length > 0) {
+      considerations.environmentalConsiderations = { properties: c.environmentalProperties };
+    }
     if (Object.keys(considerations).length > 0) result.considerations = considerations;
   }
   return Object.keys(result).length > 0 ? result : undefined;
@@ -247,7 +254,11 @@ export function buildBom(inventory: ParsedInventory, options: BuildOptions = {})
     if (model.group) component.group = model.group;
     if (model.version) component.version = model.version;
     if (model.purl) component.purl = model.purl;
-    applyCommon(component, model);
+    // CycloneDX 1.5 has no environmentalConsiderations: keep those figures on the component.
+    const environmental = features.environmentalConsiderations
+      ? []
+      : (model.card?.considerations?.environmentalProperties ?? []);
+    applyCommon(component, { ...model, properties: [...model.properties, ...environmental] });
     const files = [...model.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     for (const file of files) {
       const child = fileComponent(model, file);
@@ -274,7 +285,7 @@ export function buildBom(inventory: ParsedInventory, options: BuildOptions = {})
       if (r.relation) ancestor.properties.add(new Models.Property('mlbom:relation', r.relation));
       return [ancestor];
     });
-    const modelCard = modelCardJson(model, datasetRefs);
+    const modelCard = modelCardJson(model, datasetRefs, features);
     extras.set(model.key, {
       ...(modelCard ? { modelCard } : {}),
       ...(ancestors.length > 0 ? { ancestors } : {}),

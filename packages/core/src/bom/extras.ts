@@ -25,6 +25,7 @@ export interface ModelCardJson {
     technicalLimitations?: string[];
     performanceTradeoffs?: string[];
     ethicalConsiderations?: Array<{ name: string; mitigationStrategy?: string | undefined }>;
+    environmentalConsiderations?: { properties: Array<{ name: string; value: string }> };
   };
 }
 
@@ -141,6 +142,21 @@ export function modelCardXml(card: ModelCardJson): XmlElement {
                   ]),
                 ),
               ),
+            ]
+          : []),
+        ...(c.environmentalConsiderations
+          ? [
+              el('environmentalConsiderations', [
+                el(
+                  'properties',
+                  c.environmentalConsiderations.properties.map((p) => ({
+                    type: 'element' as const,
+                    name: 'property',
+                    attributes: { name: p.name },
+                    children: p.value,
+                  })),
+                ),
+              ]),
             ]
           : []),
       ]),

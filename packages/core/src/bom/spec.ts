@@ -19,7 +19,11 @@ export function librarySpec(version: SpecVersion): Spec.Version {
 }
 
 /** What each spec version can carry beyond what @cyclonedx/cyclonedx-library models. */
-export function specFeatures(version: SpecVersion): { tags: boolean; occurrenceLine: boolean } {
+export function specFeatures(version: SpecVersion): {
+  tags: boolean;
+  occurrenceLine: boolean;
+  environmentalConsiderations: boolean;
+} {
   const since16 = version !== '1.5';
-  return { tags: since16, occurrenceLine: since16 };
+  return { tags: since16, occurrenceLine: since16, environmentalConsiderations: since16 };
 }
