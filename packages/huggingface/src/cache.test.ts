@@ -103,6 +103,24 @@ describe('the local Hugging Face cache', () => {
     expect(inventory.datasets.find((d) => d.key === 'hf-dataset:acme/ghost-dataset')?.unresolved).toBe(true);
   });
 
+  it('names a snapshot folder that is not a commit instead of dropping it silently', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'mlbom-hf-cache-stray-'));
+    try {
+      await mkdir(join(cache, 'models--acme--stray', 'snapshots', 'copied-by-hand'), { recursive: true });
+      await writeFile(join(cache, 'models--acme--stray', 'snapshots', 'copied-by-hand', 'model.bin'), 'x');
+      const fetch = () => Promise.reject(new Error('no network in cache mode'));
+      const inventory = await collect(huggingface(), `hf-cache:${cache}`, { fetch });
+      expect(inventory.models).toEqual([]);
+      expect(inventory.problems).toContainEqual({
+        code: 'SNAPSHOT_NOT_A_COMMIT',
+        message: expect.stringContaining('snapshots/copied-by-hand'),
+        subject: 'models--acme--stray',
+      });
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+
   it('hashes a git blob that several snapshots link to, giving each the same SHA-256', async () => {
     const cache = await mkdtemp(join(tmpdir(), 'mlbom-hf-cache-twin-'));
     try {

@@ -226,8 +226,15 @@ export class CacheCollector extends InventoryParts {
       }
       return [];
     });
-    return entries
-      .filter((e) => e.isDirectory() && isCommit(e.name))
+    const folders = entries.filter((e) => e.isDirectory());
+    for (const stray of folders.filter((e) => !isCommit(e.name))) {
+      // The hub client names every snapshot after its full commit; anything else was put there by hand.
+      const message = `snapshots/${stray.name} is not named after a commit and was not inventoried (run mlbom scan on it)`;
+      this.problems.push({ code: 'SNAPSHOT_NOT_A_COMMIT', message, subject: repo.folder });
+      this.ctx.logger.warn(`${repo.folder}: ${message}`);
+    }
+    return folders
+      .filter((e) => isCommit(e.name))
       .map((e) => e.name)
       .sort(compare);
   }
