@@ -187,6 +187,22 @@ describe('mlbom generate security scan', () => {
     expect(plain.vulnerabilities ?? []).toEqual([]);
   });
 
+  it('gates on --fail-on after writing the BOM', async () => {
+    await withTempDir(async (dir) => {
+      const out = join(dir, 'bom.json');
+      const high = 'test/fixtures/scanner/malicious/io_fileio.pkl';
+      const failed = await runCli(['generate', high, '--fail-on', 'high', '-o', out]);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/1 scan finding\(s\) at or above high/);
+      expect((await validateBom(await readFile(out, 'utf8'))).valid).toBe(true);
+      expect((await runCli(['generate', high, '--fail-on', 'critical'])).code).toBe(0);
+      expect((await runCli(['generate', 'test/fixtures/scanner/benign', '--fail-on', 'low'])).code).toBe(0);
+      const contradictory = await runCli(['generate', high, '--fail-on', 'high', '--no-scan']);
+      expect(contradictory.code).toBe(2);
+      expect(contradictory.stderr).toMatch(/--fail-on needs the scan/);
+    });
+  });
+
   it('marks ordinary framework files clean', async () => {
     const run = await runCli(['generate', 'test/fixtures/scanner/benign']);
     expect(run.code).toBe(0);

@@ -5,11 +5,13 @@ import {
   fsError,
   generateBom,
   isMlbomError,
-  type MlbomError,
+  MlbomError,
   outputFormatSchema,
+  type Severity,
   specVersionSchema,
   validateBom,
 } from '@mlbom/core';
+import { SEVERITY_RANK } from '@mlbom/scanner';
 import { Command, CommanderError, Option } from 'commander';
 import { registerScanCommand } from './commands/scan.js';
 import { type LogLevel, stderrLogger } from './logger.js';
@@ -48,6 +50,9 @@ interface GenerateFlags extends Record<string, unknown> {
   specVersion: '1.5' | '1.6' | '1.7';
   outputReproducible: boolean;
   name?: string;
+  failOn: Severity | 'none';
+  /** Set by the local source's --no-scan. */
+  scan?: boolean;
   quiet: boolean;
   verbose: boolean;
 }
@@ -92,9 +97,20 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     )
     .option('--output-reproducible', 'no timestamp, stable serial number, sorted lists', false)
     .option('--name <name>', 'name of the BOM subject (metadata.component); default: the first source')
+    .addOption(
+      new Option(
+        '--fail-on <severity>',
+        'after writing the BOM, exit 1 when a scan finding is at or above this severity (a CI gate)',
+      )
+        .choices(['critical', 'high', 'medium', 'low', 'none'])
+        .default('none'),
+    )
     .option('-q, --quiet', 'print errors only', false)
     .option('-v, --verbose', 'print debug messages', false)
     .action(async (given: string[], flags: GenerateFlags) => {
+      if (flags.failOn !== 'none' && flags.scan === false) {
+        throw new MlbomError('INVALID_INPUT', '--fail-on needs the scan: drop --no-scan');
+      }
       const logger = stderrLogger(logLevel(flags, io.env), writeErr);
       const implied = sourcePlugins.flatMap((p) => p.impliedTargets?.(flags, io.env) ?? []);
       const sources = given.length > 0 || implied.length > 0 ? [...given, ...implied] : ['.'];
@@ -125,6 +141,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       logger.info(
         `${inv.models.length} model(s), ${inv.datasets.length} dataset(s), ${inv.packages.length} package(s); CycloneDX ${flags.specVersion} ${outputFormat}`,
       );
+      if (flags.failOn !== 'none') {
+        const threshold = SEVERITY_RANK[flags.failOn];
+        const failing = inv.models.flatMap((m) =>
+          m.files.flatMap((f) => f.findings.filter((finding) => SEVERITY_RANK[finding.severity] >= threshold)),
+        );
+        if (failing.length > 0) {
+          logger.error(`${failing.length} scan finding(s) at or above ${flags.failOn} (--fail-on ${flags.failOn})`);
+          exitCode = EXIT_INVALID;
+        }
+      }
     });
   for (const plugin of sourcePlugins) plugin.register(generate);
 
