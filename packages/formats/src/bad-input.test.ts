@@ -84,9 +84,7 @@ describe('the bad inputs of the issue', () => {
       new Uint8Array(64),
     ]);
     const source = bufferByteSource(bytes, 'lying.gguf');
-    const started = Date.now();
     const error = await rejection(readGgufHeader(source));
-    expect(Date.now() - started).toBeLessThan(1000);
     expect((error as Error).message).toContain('array length 1099511627776 exceeds the limit');
     const d = await describeModelFile(bufferByteSource(bytes, 'lying.gguf'), 'lying.gguf');
     expect(d).toMatchObject({ format: 'gguf', problems: [{ code: 'FORMAT_INVALID', subject: 'lying.gguf' }] });

@@ -13,7 +13,8 @@ const scanBytes = (bytes: Uint8Array, path: string, limits = {}) =>
   scan(bufferByteSource(bytes, path), { path, limits });
 
 describe('scan of a 1 GiB PyTorch zip', () => {
-  it('reads only the pickle members and finishes well under a second', async () => {
+  // Its speed is measured by `pnpm bench` (bench/scan.mjs); here only what it reads is checked.
+  it('reads only the central directory and the pickle members', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mlbom-scan-'));
     try {
       const numel = 256 * 1024 * 1024; // 1 GiB of float32
@@ -35,17 +36,13 @@ describe('scan of a 1 GiB PyTorch zip', () => {
       const source = await fileByteSource(path);
       try {
         expect(source.size).toBeGreaterThan(1024 ** 3);
-        const started = performance.now();
         const result = await scan(source, { path: 'big.pt' });
-        const elapsed = performance.now() - started;
-        console.log(`1 GiB PyTorch zip: ${source.bytesRead} bytes read in ${elapsed.toFixed(1)} ms`);
         expect(result.status).toBe('clean');
         expect(result.format).toBe('pytorch-zip');
         expect(result.findings).toEqual([]);
         expect(result.members).toContain('archive/data.pkl');
         expect(source.bytesRead).toBeLessThan(128 * 1024);
         expect(result.bytesRead).toBe(source.bytesRead);
-        expect(elapsed).toBeLessThan(1000);
         // Without looking at tensor storages (for sources that pay per request), still fewer bytes.
         const lean = await fileByteSource(path);
         const leanResult = await scan(lean, { path: 'big.pt', sniffStorages: false });
@@ -69,9 +66,8 @@ describe('bad input stays bounded', () => {
       filler[i + 1] = 0x30; // POP
     }
     const bytes = pickle(op.proto(2), filler, SYSTEM_CALL.subarray(2));
-    const started = performance.now();
+    // Bounded by the opcode walk being linear; a hang would hit the test timeout.
     const result = await scanBytes(bytes, 'big.pkl');
-    expect(performance.now() - started).toBeLessThan(5000);
     expect(result.findings[0]?.ruleId).toBe('MLBOM-PICKLE-CRITICAL-GLOBAL');
     expect(result.findings[0]?.location).toBe(`@${1_000_002}`);
   });
