@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, realpath } from 'node:fs/promises';
+import { mkdir, readdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateBom } from '@mlbom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,38 @@ describe('tokens', () => {
     expect(privateRepo.code).toBe(2);
     expect(privateRepo.stderr).toContain('hf://acme/private-model');
     expect(privateRepo.stderr).not.toContain(UNGRANTED_TOKEN);
+  });
+
+  it('falls back to the token file `hf auth login` writes ($HF_HOME/token), which HF_TOKEN overrides', async () => {
+    await withTempDir(async (dir) => {
+      await writeFile(join(dir, 'token'), `${GRANTED_TOKEN}\n`);
+      hub.reset();
+      const run = await generate(['hf://acme/gated-model'], { HF_HOME: dir });
+      expect(run.code).toBe(0);
+      const gated = hub.requests.filter((r) => r.url.includes('gated-model'));
+      expect(gated.length).toBeGreaterThan(0);
+      expect(gated.every((r) => r.authorized)).toBe(true);
+      expect(run.stdout + run.stderr).not.toContain(GRANTED_TOKEN);
+
+      // HF_TOKEN wins over the file: the Hub now sees a token without access.
+      const overridden = await generate(['hf://acme/gated-model'], { HF_HOME: dir, HF_TOKEN: UNGRANTED_TOKEN });
+      expect(overridden.stderr).toMatch(/HTTP 403/);
+      expect(run.stderr).not.toMatch(/HTTP 403/);
+
+      await writeFile(join(dir, 'elsewhere'), 'not-a-token-secret');
+      const bad = await generate(['hf://acme/chat-ft'], { HF_TOKEN_PATH: join(dir, 'elsewhere') });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`the token file ${join(dir, 'elsewhere')} is not a token`);
+      expect(bad.stderr).not.toContain('not-a-token-secret');
+    });
+  });
+
+  it('contacts no Hub under HF_HUB_OFFLINE, and says to use the cache', async () => {
+    hub.reset();
+    const run = await generate(['hf://acme/chat-ft'], { HF_HUB_OFFLINE: '1' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/hf:\/\/acme\/chat-ft: HF_HUB_OFFLINE is set.*--hf-cache/);
+    expect(hub.requests).toEqual([]);
   });
 
   it('refuses a token that is not one, without echoing it, and only when a Hub target is given', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hubCacheDir, huggingFacePlugin } from './huggingface.js';
+import { hubCacheDir, huggingFacePlugin, tokenFilePath } from './huggingface.js';
 
 describe('Hugging Face cache directory', () => {
   it("follows the Python client's order", () => {
@@ -10,6 +10,14 @@ describe('Hugging Face cache directory', () => {
     expect(hubCacheDir({ ...home, HF_HOME: '/hf', HUGGINGFACE_HUB_CACHE: '/legacy' })).toBe('/legacy');
     expect(hubCacheDir({ ...home, HUGGINGFACE_HUB_CACHE: '/legacy', HF_HUB_CACHE: '/new' })).toBe('/new');
     expect(hubCacheDir({ ...home, HF_HUB_CACHE: '  ' })).toBe('/home/u/.cache/huggingface/hub');
+  });
+
+  it("finds the login token file in the Python client's order", () => {
+    const home = { HOME: '/home/u' };
+    expect(tokenFilePath(home)).toBe('/home/u/.cache/huggingface/token');
+    expect(tokenFilePath({ ...home, XDG_CACHE_HOME: '/xdg' })).toBe('/xdg/huggingface/token');
+    expect(tokenFilePath({ ...home, HF_HOME: '~/hf' })).toBe('/home/u/hf/token');
+    expect(tokenFilePath({ ...home, HF_HOME: '/hf', HF_TOKEN_PATH: '/secrets/hf' })).toBe('/secrets/hf');
   });
 
   it('turns --hf-cache into a cache target, giving back a target commander took as its value', () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { MlbomError, redactUrl, type Source } from '@mlbom/core';
@@ -13,21 +14,45 @@ function expandHome(path: string, env: NodeJS.ProcessEnv): string {
   return path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
 }
 
+const nonEmpty = (value: string | undefined, env: NodeJS.ProcessEnv) =>
+  value && value.trim() !== '' ? expandHome(value.trim(), env) : undefined;
+
+/** The Python client's HF_HOME: $HF_HOME, $XDG_CACHE_HOME/huggingface, ~/.cache/huggingface. */
+function hfHome(env: NodeJS.ProcessEnv): string {
+  const xdgCache = nonEmpty(env.XDG_CACHE_HOME, env);
+  return (
+    nonEmpty(env.HF_HOME, env) ??
+    (xdgCache ? join(xdgCache, 'huggingface') : join(env.HOME || homedir(), '.cache', 'huggingface'))
+  );
+}
+
 /**
  * The Hub cache directory, in the Python client's order: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE,
  * $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub.
  */
 export function hubCacheDir(env: NodeJS.ProcessEnv): string {
-  const set = (value: string | undefined) => (value && value.trim() !== '' ? expandHome(value.trim(), env) : undefined);
-  const hfHome = set(env.HF_HOME);
-  const xdgCache = set(env.XDG_CACHE_HOME);
-  return (
-    set(env.HF_HUB_CACHE) ??
-    set(env.HUGGINGFACE_HUB_CACHE) ??
-    (hfHome ? join(hfHome, 'hub') : undefined) ??
-    (xdgCache ? join(xdgCache, 'huggingface', 'hub') : undefined) ??
-    join(env.HOME || homedir(), '.cache', 'huggingface', 'hub')
-  );
+  return nonEmpty(env.HF_HUB_CACHE, env) ?? nonEmpty(env.HUGGINGFACE_HUB_CACHE, env) ?? join(hfHome(env), 'hub');
+}
+
+/** Where `hf auth login` stores the token: $HF_TOKEN_PATH, else $HF_HOME/token. */
+export function tokenFilePath(env: NodeJS.ProcessEnv): string {
+  return nonEmpty(env.HF_TOKEN_PATH, env) ?? join(hfHome(env), 'token');
+}
+
+/** The stored token, or undefined when there is none. Reads at most 4 KiB: a token is ~40 bytes. */
+function readTokenFile(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, { encoding: 'utf8', flag: 'r' }).slice(0, 4096);
+  } catch {
+    return undefined;
+  }
+  return text.trim() || undefined;
+}
+
+/** HF_HUB_OFFLINE as the Python client reads it. */
+function isOffline(env: NodeJS.ProcessEnv): boolean {
+  return ['1', 'on', 'yes', 'true'].includes((env.HF_HUB_OFFLINE ?? '').trim().toLowerCase());
 }
 
 function parseDepth(value: string): number {
@@ -63,13 +88,16 @@ export const huggingFacePlugin: SourcePlugin = {
       .option('--hf-depth <n>', 'generations of base models to look up on the Hub', parseDepth, DEFAULT_LINEAGE_DEPTH);
   },
   make(flags, env) {
-    const fromFlag = typeof flags.hfToken === 'string' ? flags.hfToken.trim() : undefined;
-    const token = fromFlag || env.HF_TOKEN?.trim() || undefined;
+    const fromFlag = typeof flags.hfToken === 'string' ? flags.hfToken.trim() || undefined : undefined;
+    const fromEnv = env.HF_TOKEN?.trim() || undefined;
+    const tokenFile = fromFlag || fromEnv ? undefined : tokenFilePath(env);
+    const token = fromFlag ?? fromEnv ?? (tokenFile ? readTokenFile(tokenFile) : undefined);
     if (token && !/^hf_[\x21-\x7e]+$/.test(token)) {
+      const origin = fromFlag ? '--hf-token' : fromEnv ? 'HF_TOKEN' : `the token file ${tokenFile}`;
       return failingSource(
         new MlbomError(
           'INVALID_INPUT',
-          `the Hugging Face token from ${fromFlag ? '--hf-token' : 'HF_TOKEN'} is not a token (tokens start with "hf_")`,
+          `the Hugging Face token from ${origin} is not a token (tokens start with "hf_")`,
         ),
       );
     }
@@ -89,7 +117,7 @@ export const huggingFacePlugin: SourcePlugin = {
     }
     // One target that cannot be read is an error; among several, it is recorded and the rest goes on.
     const targets = [...(generateCommand?.args ?? []), ...(huggingFacePlugin.impliedTargets?.(flags, env) ?? [])];
-    return huggingface({
+    const source = huggingface({
       ...(endpoint ? { hubUrl: endpoint } : {}),
       ...(token ? { accessToken: token } : {}),
       lineageDepth: typeof flags.hfDepth === 'number' ? flags.hfDepth : DEFAULT_LINEAGE_DEPTH,
@@ -98,6 +126,20 @@ export const huggingFacePlugin: SourcePlugin = {
       continueOnError: targets.length > 1,
       authHint: AUTH_HINT,
     });
+    if (!isOffline(env)) return source;
+    // As with the Python client, offline means no Hub requests; the cache needs none.
+    return {
+      ...source,
+      collect: (target, ctx) =>
+        target.startsWith(HF_SCHEME)
+          ? Promise.reject(
+              new MlbomError(
+                'INVALID_INPUT',
+                `${target}: HF_HUB_OFFLINE is set, so the Hub is not contacted; inventory the local cache with --hf-cache instead`,
+              ),
+            )
+          : source.collect(target, ctx),
+    };
   },
   impliedTargets(flags, env) {
     const value = flags.hfCache;
