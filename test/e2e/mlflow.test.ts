@@ -1,4 +1,5 @@
-import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { validateBom } from '@mlbom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bom, type Component, property } from '../bom.js';
@@ -196,6 +197,59 @@ describe('mlbom generate --mlflow-registry against a tracking server', () => {
     const stray = await runCli(['generate', '--filter', "name = 'x'"], { env: env({}) });
     expect(stray.code).toBe(2);
     expect(stray.stderr).toContain('--filter applies to --mlflow-registry');
+  });
+});
+
+describe('mlbom generate against a tracking server over TLS', () => {
+  const tlsDir = join(repoRoot, 'test', 'fixtures', 'tls');
+  const pem = (name: string) => readFileSync(join(tlsDir, name), 'utf8');
+  const generate = (server: FakeMlflow, extra: Record<string, string>) =>
+    runCli(['generate', 'models:/fraud-clf@champion'], { env: env({ MLFLOW_TRACKING_URI: server.url, ...extra }) });
+
+  it('trusts the CA in MLFLOW_TRACKING_SERVER_CERT_PATH, or none with MLFLOW_TRACKING_INSECURE_TLS', async () => {
+    const server = await startFakeMlflow({ tls: { key: pem('server.key'), cert: pem('server.pem') } });
+    try {
+      const untrusted = await generate(server, {});
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.stderr).toMatch(/models:\/fraud-clf@champion.*certificate/i);
+      const trusted = await generate(server, { MLFLOW_TRACKING_SERVER_CERT_PATH: join(tlsDir, 'ca.pem') });
+      expect(trusted.stderr).toBe('');
+      expect(trusted.code).toBe(0);
+      expect((JSON.parse(trusted.stdout) as Bom).components.some((c) => c.name === 'fraud-clf')).toBe(true);
+      const insecure = await generate(server, { MLFLOW_TRACKING_INSECURE_TLS: 'true' });
+      expect(insecure.code).toBe(0);
+      const both = await generate(server, {
+        MLFLOW_TRACKING_INSECURE_TLS: 'true',
+        MLFLOW_TRACKING_SERVER_CERT_PATH: join(tlsDir, 'ca.pem'),
+      });
+      expect(both.code).toBe(2);
+      expect(both.stderr).toContain('cannot both be set');
+      // TLS settings only matter to MLflow targets.
+      const local = await runCli(['generate', 'examples/tiny-bert'], {
+        env: env({ MLFLOW_TRACKING_SERVER_CERT_PATH: join(tlsDir, 'missing.pem') }),
+      });
+      expect(local.code).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('presents the client certificate in MLFLOW_TRACKING_CLIENT_CERT_PATH to a server that requires one', async () => {
+    const server = await startFakeMlflow({
+      tls: { key: pem('server.key'), cert: pem('server.pem'), clientCa: pem('ca.pem') },
+    });
+    try {
+      const ca = { MLFLOW_TRACKING_SERVER_CERT_PATH: join(tlsDir, 'ca.pem') };
+      expect((await generate(server, ca)).code).toBe(2);
+      const withCert = await generate(server, { ...ca, MLFLOW_TRACKING_CLIENT_CERT_PATH: join(tlsDir, 'client.pem') });
+      expect(withCert.stderr).toBe('');
+      expect(withCert.code).toBe(0);
+      const missing = await generate(server, { ...ca, MLFLOW_TRACKING_CLIENT_CERT_PATH: join(tlsDir, 'nope.pem') });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('MLFLOW_TRACKING_CLIENT_CERT_PATH');
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -26,6 +26,30 @@ describe('httpRequest / httpJson', () => {
     server.close();
   });
 
+  it('names why a request failed, and does not retry a certificate the client rejects', async () => {
+    const failing = (code: string, message: string) => {
+      let calls = 0;
+      const fetchFails = async () => {
+        calls++;
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error(message), { code }) });
+      };
+      return { fetch: fetchFails as typeof fetch, calls: () => calls };
+    };
+    const tls = failing('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain');
+    await expect(httpRequest({ fetch: tls.fetch, url: `${base}/x`, subject: 'thing', sleep })).rejects.toThrow(
+      'thing: request to http://127.0.0.1',
+    );
+    await expect(httpRequest({ fetch: tls.fetch, url: `${base}/x`, subject: 'thing', sleep })).rejects.toThrow(
+      /\(fetch failed: SELF_SIGNED_CERT_IN_CHAIN self-signed certificate in certificate chain\)$/,
+    );
+    expect(tls.calls()).toBe(2);
+    const refused = failing('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9');
+    await expect(httpRequest({ fetch: refused.fetch, url: `${base}/x`, subject: 'thing', sleep })).rejects.toThrow(
+      /\(fetch failed: connect ECONNREFUSED 127.0.0.1:9\)$/,
+    );
+    expect(refused.calls()).toBe(4);
+  });
+
   it('retries 429 and 5xx, honouring Retry-After, then succeeds', async () => {
     let calls = 0;
     waits.length = 0;

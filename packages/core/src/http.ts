@@ -85,6 +85,24 @@ async function httpError(response: Response, opts: HttpRequestOptions): Promise<
   return new MlbomHttpError(code, message, details);
 }
 
+/** fetch says only "fetch failed"; the reason (refused, DNS, certificate) is in its cause. */
+function networkReason(failure: unknown): string {
+  if (!(failure instanceof Error)) return String(failure);
+  const cause = failure.cause;
+  if (!(cause instanceof Error)) return failure.message;
+  const code = (cause as NodeJS.ErrnoException).code;
+  return `${failure.message}: ${code && !cause.message.includes(code) ? `${code} ` : ''}${cause.message}`;
+}
+
+/** A certificate the client will not accept: asking again gives the same answer. */
+function isTlsRejection(failure: unknown): boolean {
+  const code = failure instanceof Error ? (failure.cause as NodeJS.ErrnoException | undefined)?.code : undefined;
+  return (
+    typeof code === 'string' &&
+    /^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_SELF_SIGNED_CERT|HOSTNAME_MISMATCH)/.test(code)
+  );
+}
+
 /**
  * One HTTP exchange with bounded retries (honouring Retry-After), a per-attempt timeout, and
  * errors that name the subject and a redacted URL (never credentials or tokens).
@@ -113,10 +131,11 @@ export async function httpRequest(opts: HttpRequestOptions): Promise<Response> {
       failure = err;
     }
     if (response?.ok) return response;
-    const canRetry = attempt < retries && (response === undefined || retryable(response.status));
+    const canRetry =
+      attempt < retries && (response === undefined ? !isTlsRejection(failure) : retryable(response.status));
     if (!canRetry) {
       if (response) throw await httpError(response, opts);
-      const reason = timeout.aborted ? 'timed out' : failure instanceof Error ? failure.message : String(failure);
+      const reason = timeout.aborted ? 'timed out' : networkReason(failure);
       throw new MlbomError('SOURCE_FAILED', `${opts.subject}: request to ${url} failed (${reason})`, {
         cause: failure,
       });

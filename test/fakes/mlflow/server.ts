@@ -4,6 +4,7 @@
 // logged-model files). Its content is the hand-built file store in test/fixtures/mlruns.
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type FakeRegistry, type Json, loadRegistry } from './registry.js';
@@ -29,6 +30,8 @@ export interface FakeMlflowOptions {
   faults?: Fault[];
   /** Delay of every answer (ms), for timeout tests. */
   delayMs?: number;
+  /** Serve HTTPS with this key and certificate; with `clientCa`, require a client certificate it signed. */
+  tls?: { key: string; cert: string; clientCa?: string };
 }
 
 export interface RecordedRequest {
@@ -346,7 +349,7 @@ export async function startFakeMlflow(options: FakeMlflowOptions = {}): Promise<
     sendJson(res, 200, handler(query, res) ?? {});
   };
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       const e = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL_ERROR', String(error));
       const headers: Record<string, string> = {};
@@ -354,11 +357,22 @@ export async function startFakeMlflow(options: FakeMlflowOptions = {}): Promise<
       if (!res.headersSent) sendJson(res, e.status, { error_code: e.code, message: e.message }, headers);
       else res.destroy();
     });
-  });
+  };
+  const tls = options.tls;
+  const server = tls
+    ? createTlsServer(
+        {
+          key: tls.key,
+          cert: tls.cert,
+          ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        listener,
+      )
+    : createServer(listener);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     registry,
     requests,
     downloads,
