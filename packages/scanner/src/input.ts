@@ -1,11 +1,17 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 import { crc32, createGunzip, createInflate, createInflateRaw, constants as zc } from 'node:zlib';
 import type { ByteSource } from '@mlbom/core';
+import unbzip2Stream from 'unbzip2-stream';
+import xzDecompress from 'xz-decompress';
+
+// xz-decompress is CommonJS: its named exports are reachable through the default import only.
+const { XzReadableStream } = xzDecompress;
 
 /**
  * Pull-based byte streams. Every analyser reads through a `Reader`, whatever the bytes come from: a
  * slice of a ByteSource (a file, an HTTP resource, a stored zip member: skipping is free, nothing is
- * read), a decompressed stream (zip deflate, joblib zlib, gzip), or a member of a tar stream.
+ * read), a decompressed stream (zip deflate, joblib zlib/bz2/xz, gzip), or a member of a tar stream.
  */
 export interface ChunkSource {
   /** The next chunk, or null at the end. */
@@ -80,17 +86,68 @@ export interface Budget {
   remaining: number;
 }
 
+/** Compressions the scanner decodes: deflate (zip members), zlib (joblib), gzip, bz2 and xz (joblib). */
+export type Codec = 'raw' | 'zlib' | 'gzip' | 'bz2' | 'xz';
+
+/** Corrupt compressed data, as any decoder reports it. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+  constructor(
+    readonly codec: Codec,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A decoder fed from `input`, read one decompressed chunk at a time (backpressure bounds its memory). */
+function decoder(codec: Codec, input: Readable): { chunks: AsyncIterator<Uint8Array>; destroy(err?: Error): void } {
+  switch (codec) {
+    case 'bz2': {
+      // unbzip2-stream is a classic stream; a PassThrough gives it backpressure and an async iterator.
+      const bz = unbzip2Stream();
+      const out = new PassThrough({ highWaterMark: 64 * 1024 });
+      bz.on('error', (err: Error) => out.destroy(err));
+      input.pipe(bz).pipe(out);
+      return {
+        chunks: out[Symbol.asyncIterator](),
+        destroy: (err) => {
+          bz.destroy();
+          out.destroy(err);
+        },
+      };
+    }
+    case 'xz': {
+      // node:zlib has no xz; xz-decompress pulls its input only as its output is read.
+      const reader = new XzReadableStream(Readable.toWeb(input) as ReadableStream<Uint8Array>).getReader();
+      return {
+        chunks: {
+          next: async () => {
+            const r = await reader.read();
+            return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
+          },
+        },
+        destroy: (err) => void reader.cancel(err).catch(() => {}),
+      };
+    }
+    default: {
+      const opts = { chunkSize: 64 * 1024, finishFlush: zc.Z_SYNC_FLUSH };
+      const z = codec === 'raw' ? createInflateRaw(opts) : codec === 'gzip' ? createGunzip(opts) : createInflate(opts);
+      input.pipe(z);
+      return { chunks: z[Symbol.asyncIterator](), destroy: (err) => z.destroy(err) };
+    }
+  }
+}
+
 /**
- * Streams the decompressed bytes of `inner` through node:zlib. `maxOutput` bounds this stream;
- * `budget` bounds all decompression of one scan. Both throw LimitError when exceeded.
+ * Streams the decompressed bytes of `inner`. `maxOutput` bounds this stream; `budget` bounds all
+ * decompression of one scan. Both throw LimitError when exceeded; corrupt data throws DecodeError.
  */
-export function inflateChunks(
+export function decompressChunks(
   inner: ChunkSource,
-  kind: 'raw' | 'zlib' | 'gzip',
+  codec: Codec,
   options: { maxOutput?: number; budget?: Budget } = {},
 ): ChunkSource {
-  const opts = { chunkSize: 64 * 1024, finishFlush: zc.Z_SYNC_FLUSH };
-  const z = kind === 'raw' ? createInflateRaw(opts) : kind === 'gzip' ? createGunzip(opts) : createInflate(opts);
   async function* input() {
     for (;;) {
       const chunk = await inner.next();
@@ -99,30 +156,43 @@ export function inflateChunks(
     }
   }
   const feeder = Readable.from(input(), { objectMode: false });
-  feeder.on('error', (err) => z.destroy(err));
-  feeder.pipe(z);
-  const it = z[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const decoding = decoder(codec, feeder);
+  // A failed read of the compressed bytes (pipe does not forward errors) ends the decoder with that error.
+  let inputError: unknown;
+  feeder.on('error', (err) => {
+    inputError = err;
+    decoding.destroy(err);
+  });
+  const it = decoding.chunks;
   let produced = 0;
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
     feeder.destroy();
-    z.destroy();
+    decoding.destroy();
     inner.close?.();
   };
   return {
     async next() {
       if (closed) return null;
-      let r: IteratorResult<Buffer>;
+      let r: IteratorResult<Uint8Array>;
       try {
         r = await it.next();
       } catch (err) {
         close();
+        if (inputError !== undefined) throw inputError;
+        // zlib errors carry a Z_ code; unbzip2-stream and xz-decompress throw plain Errors.
+        const zlibCode = (err as { code?: unknown }).code;
+        if (codec === 'bz2' || codec === 'xz' || (typeof zlibCode === 'string' && zlibCode.startsWith('Z_'))) {
+          throw new DecodeError(codec, err instanceof Error ? err.message : String(err));
+        }
         throw err;
       }
       if (r.done) {
         close();
+        // xz-decompress ends its output quietly when its input fails: the end is not real then.
+        if (inputError !== undefined) throw inputError;
         return null;
       }
       const chunk = new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.length);

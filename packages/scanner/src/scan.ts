@@ -17,7 +17,8 @@ import {
   bufferChunks,
   type ChunkSource,
   crcChunks,
-  inflateChunks,
+  DecodeError,
+  decompressChunks,
   LimitError,
   Reader,
   sourceChunks,
@@ -541,7 +542,9 @@ async function scanStream(
       return;
     }
     case 'gzip':
-    case 'zlib': {
+    case 'zlib':
+    case 'bz2':
+    case 'xz': {
       if (depth + 1 > ctx.limits.maxDepth) {
         ctx.c.add(
           'MLBOM-ARCHIVE-BOMB',
@@ -551,14 +554,16 @@ async function scanStream(
         );
         return;
       }
-      const inner = inflateChunks(reader.sub(Number.MAX_SAFE_INTEGER), kind, { budget: ctx.budget });
+      const inner = decompressChunks(reader.sub(Number.MAX_SAFE_INTEGER), kind, { budget: ctx.budget });
       const r2 = new Reader(inner, ctx.limits.maxStreamBytes, ctx.signal);
-      const innerName = name.replace(/\.(gz|tgz|z)$/i, (m) => (m.toLowerCase() === '.tgz' ? '.tar' : ''));
+      const innerName = name.replace(/\.(gz|tgz|z|bz2|tbz2?|xz|txz)$/i, (m) =>
+        ['.tgz', '.tbz', '.tbz2', '.txz'].includes(m.toLowerCase()) ? '.tar' : '',
+      );
       try {
         await scanStream(ctx, r2, innerName, prefix, depth + 1, inArchive);
       } catch (err) {
         if (err instanceof LimitError) reportLimit(ctx, err, loc(prefix));
-        else if (isZlibError(err)) {
+        else if (err instanceof DecodeError) {
           const rule = claimsPickle ? 'MLBOM-PICKLE-MALFORMED' : 'MLBOM-FORMAT-MALFORMED';
           ctx.c.add(rule, `inflate ${prefix}`, `compressed stream is corrupt (${(err as Error).message})`, loc(prefix));
         } else throw err;
@@ -567,15 +572,13 @@ async function scanStream(
       }
       return;
     }
-    case 'bz2':
-    case 'xz':
     case 'lz4':
     case 'zstd':
       if (depth === 0 || claimsPickle) {
         ctx.c.add(
           'MLBOM-SCAN-INCOMPLETE',
           `compression ${kind}`,
-          `content compressed with ${kind} is not analysed (only zlib and gzip are)`,
+          `content compressed with ${kind} is not analysed (zlib, gzip, bz2 and xz are)`,
           loc(prefix),
         );
       }
@@ -604,11 +607,6 @@ async function scanStream(
       }
       return;
   }
-}
-
-function isZlibError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code.startsWith('Z_');
 }
 
 // --- NumPy ------------------------------------------------------------------------------------------
@@ -938,7 +936,7 @@ async function scanZipMember(
     Math.max(0, Math.min(entry.compressedSize, source.size - local.dataOffset)),
   );
   const plain: ChunkSource =
-    entry.method === 8 ? inflateChunks(raw, 'raw', { maxOutput: entry.size, budget: ctx.budget }) : raw;
+    entry.method === 8 ? decompressChunks(raw, 'raw', { maxOutput: entry.size, budget: ctx.budget }) : raw;
   const crc = crcChunks(plain);
   const reader = new Reader(crc, ctx.limits.maxStreamBytes, ctx.signal);
   let recognised = false;
@@ -1015,7 +1013,7 @@ async function scanZipMember(
     }
   } catch (err) {
     if (err instanceof LimitError) reportLimit(ctx, err, loc(member));
-    else if (isZlibError(err)) {
+    else if (err instanceof DecodeError) {
       if (interesting || recognised) {
         ctx.c.add(
           'MLBOM-SCAN-INCOMPLETE',
