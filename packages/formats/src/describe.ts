@@ -236,8 +236,9 @@ async function describeFormat(
     case 'pickle':
     case 'joblib': {
       let pickleSource = source;
-      if (compression === 'zlib' || compression === 'gzip') pickleSource = inflatingByteSource(source, compression);
-      else if (compression !== undefined) break; // lz4, xz, bz2: recognised, not read
+      if (compression === 'zlib' || compression === 'gzip' || compression === 'bz2' || compression === 'xz') {
+        pickleSource = inflatingByteSource(source, compression);
+      } else if (compression !== undefined) break; // lz4: recognised, not read
       try {
         const info = await readPickleGlobals(pickleSource, { joblib: true });
         pickleProperties(info, out, out.format === 'joblib' ? 'joblib pickle' : 'pickle');

@@ -1,5 +1,6 @@
 export * from './card.js';
 export * from './config.js';
+export * from './decompress.js';
 export * from './describe.js';
 export * from './detect.js';
 export * from './frameworks.js';

@@ -1,20 +1,20 @@
 import { Readable } from 'node:stream';
-import { createGunzip, createInflate } from 'node:zlib';
 import type { ByteSource } from '@mlbom/core';
+import { type Codec, decompressStream } from './decompress.js';
 import { formatError } from './util.js';
 
 /** Most decompressed bytes one walk may go through (they are streamed, never held). */
 export const MAX_INFLATED_BYTES = 4 * 1024 * 1024 * 1024;
 
 /**
- * A forward-only ByteSource over the zlib- or gzip-decompressed content of another one: reads must
+ * A forward-only ByteSource over the decompressed content (zlib, gzip, bz2, xz) of another one: reads must
  * not go backwards (the pickle walker's never do), memory stays at about one window, and skipping
  * ahead inflates and discards. `size` is the cap, not the real length; reads past the real end come
  * back short.
  */
 export function inflatingByteSource(
   source: ByteSource,
-  compression: 'zlib' | 'gzip',
+  compression: Exclude<Codec, 'raw'>,
   maxBytes = MAX_INFLATED_BYTES,
 ): ByteSource {
   const name = `${source.name} (${compression})`;
@@ -22,8 +22,15 @@ export function inflatingByteSource(
     const step = 1024 * 1024;
     for (let at = 0; at < source.size; at += step) yield await source.read(at, Math.min(step, source.size - at));
   }
-  const inflater = compression === 'gzip' ? createGunzip() : createInflate();
-  const iterator = Readable.from(chunks()).pipe(inflater)[Symbol.asyncIterator]();
+  const input = Readable.from(chunks());
+  const decoding = decompressStream(compression, input);
+  // A failed read of the compressed bytes ends the decoder with that error.
+  let inputError: unknown;
+  input.on('error', (err) => {
+    inputError = err;
+    decoding.destroy(err);
+  });
+  const iterator = decoding.chunks;
   let buf = new Uint8Array(0);
   let bufStart = 0;
   let done = false;
@@ -38,15 +45,17 @@ export function inflatingByteSource(
       if (offset < bufStart) throw formatError(name, 'decompressed data cannot be read backwards');
       const end = Math.min(offset + length, maxBytes);
       while (!done && bufStart + buf.length < end) {
-        let next: IteratorResult<Buffer>;
+        let next: IteratorResult<Uint8Array>;
         try {
           next = await iterator.next();
         } catch (error) {
           done = true;
+          if (inputError !== undefined) throw inputError;
           throw formatError(name, `not valid ${compression} data (${(error as Error).message})`, error);
         }
         if (next.done) {
           done = true;
+          if (inputError !== undefined) throw inputError;
           break;
         }
         // Keep only what is at or after `offset`.
@@ -69,7 +78,8 @@ export function inflatingByteSource(
     },
     async close() {
       done = true;
-      inflater.destroy();
+      input.destroy();
+      decoding.destroy();
     },
   };
 }

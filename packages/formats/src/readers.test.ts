@@ -224,6 +224,18 @@ describe('pickle and joblib', () => {
     expect(d.frameworks[0]?.version).toBe('1.2.1');
     expect(d.problems).toEqual([]);
   });
+  it("reads joblib's bz2 and xz containers (compress=('bz2'|'xz', 3)) the same way", async () => {
+    const corpus = join(FIXTURES, '..', 'scanner', 'benign');
+    for (const codec of ['bz2', 'xz'] as const) {
+      const source = await fileByteSource(join(corpus, `pipeline_${codec}.joblib`));
+      const d = await describeModelFile(source, `pipeline_${codec}.joblib`).finally(() => source.close());
+      expect(d.format, codec).toBe('joblib');
+      expect(props(d.properties)['mlbom:compression'], codec).toBe(codec);
+      expect(d.card.modelArchitecture, codec).toBe('sklearn.pipeline.Pipeline');
+      expect(d.frameworks.find((f) => f.name === 'scikit-learn')?.version, codec).toMatch(/^\d+\.\d+/);
+      expect(d.problems, codec).toEqual([]);
+    }
+  });
 });
 
 describe('NumPy', () => {

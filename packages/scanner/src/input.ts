@@ -1,12 +1,9 @@
-import { PassThrough, Readable } from 'node:stream';
-import type { ReadableStream } from 'node:stream/web';
-import { crc32, createGunzip, createInflate, createInflateRaw, constants as zc } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import type { ByteSource } from '@mlbom/core';
-import unbzip2Stream from 'unbzip2-stream';
-import xzDecompress from 'xz-decompress';
+import { type Codec, decompressStream } from '@mlbom/formats';
 
-// xz-decompress is CommonJS: its named exports are reachable through the default import only.
-const { XzReadableStream } = xzDecompress;
+export type { Codec };
 
 /**
  * Pull-based byte streams. Every analyser reads through a `Reader`, whatever the bytes come from: a
@@ -86,9 +83,6 @@ export interface Budget {
   remaining: number;
 }
 
-/** Compressions the scanner decodes: deflate (zip members), zlib (joblib), gzip, bz2 and xz (joblib). */
-export type Codec = 'raw' | 'zlib' | 'gzip' | 'bz2' | 'xz';
-
 /** Corrupt compressed data, as any decoder reports it. */
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -97,45 +91,6 @@ export class DecodeError extends Error {
     message: string,
   ) {
     super(message);
-  }
-}
-
-/** A decoder fed from `input`, read one decompressed chunk at a time (backpressure bounds its memory). */
-function decoder(codec: Codec, input: Readable): { chunks: AsyncIterator<Uint8Array>; destroy(err?: Error): void } {
-  switch (codec) {
-    case 'bz2': {
-      // unbzip2-stream is a classic stream; a PassThrough gives it backpressure and an async iterator.
-      const bz = unbzip2Stream();
-      const out = new PassThrough({ highWaterMark: 64 * 1024 });
-      bz.on('error', (err: Error) => out.destroy(err));
-      input.pipe(bz).pipe(out);
-      return {
-        chunks: out[Symbol.asyncIterator](),
-        destroy: (err) => {
-          bz.destroy();
-          out.destroy(err);
-        },
-      };
-    }
-    case 'xz': {
-      // node:zlib has no xz; xz-decompress pulls its input only as its output is read.
-      const reader = new XzReadableStream(Readable.toWeb(input) as ReadableStream<Uint8Array>).getReader();
-      return {
-        chunks: {
-          next: async () => {
-            const r = await reader.read();
-            return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
-          },
-        },
-        destroy: (err) => void reader.cancel(err).catch(() => {}),
-      };
-    }
-    default: {
-      const opts = { chunkSize: 64 * 1024, finishFlush: zc.Z_SYNC_FLUSH };
-      const z = codec === 'raw' ? createInflateRaw(opts) : codec === 'gzip' ? createGunzip(opts) : createInflate(opts);
-      input.pipe(z);
-      return { chunks: z[Symbol.asyncIterator](), destroy: (err) => z.destroy(err) };
-    }
   }
 }
 
@@ -156,7 +111,7 @@ export function decompressChunks(
     }
   }
   const feeder = Readable.from(input(), { objectMode: false });
-  const decoding = decoder(codec, feeder);
+  const decoding = decompressStream(codec, feeder);
   // A failed read of the compressed bytes (pipe does not forward errors) ends the decoder with that error.
   let inputError: unknown;
   feeder.on('error', (err) => {
