@@ -27,3 +27,25 @@ export async function mapPool<T, R>(
   if (failure !== undefined) throw failure.error;
   return results;
 }
+
+/**
+ * A gate that lets at most `limit` calls of `run` be in flight across all callers, for work whose
+ * cost is per call rather than per item (a parser worker with its own heap, say).
+ */
+export function createLimiter(limit: number): <R>(fn: () => Promise<R>) => Promise<R> {
+  const slots = Math.max(1, Math.floor(limit) || 1);
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    if (active >= slots) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await fn();
+    } finally {
+      // Hand the slot straight to the next waiter, or free it.
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}

@@ -4,13 +4,15 @@
 // the file are given to it (Keras writes its attributes and most object headers first).
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { ByteSource } from '@mlbom/core';
+import { type ByteSource, createLimiter } from '@mlbom/core';
 import { DtypeTally, formatError, readExact } from './util.js';
 
 export const HDF5_LIMITS = {
   maxBytes: 64 * 1024 * 1024,
   timeoutMs: 15_000,
   heapMb: 512,
+  /** Parser workers at once, process-wide: each may hold `maxBytes` plus a `heapMb` heap. */
+  maxWorkers: 2,
   maxNodes: 100_000,
   maxAttributeChars: 4 * 1024 * 1024,
 };
@@ -86,6 +88,8 @@ interface WorkerResult {
   walkError?: string;
 }
 
+const workerSlot = createLimiter(HDF5_LIMITS.maxWorkers);
+
 function runWorker(buffer: ArrayBuffer, name: string): Promise<WorkerResult> {
   const jsfive = createRequire(import.meta.url).resolve('jsfive');
   return new Promise((resolve, reject) => {
@@ -133,11 +137,16 @@ export async function readHdf5(source: ByteSource | Uint8Array, name?: string): 
   const label = name ?? (source instanceof Uint8Array ? 'hdf5' : source.name);
   const total = source instanceof Uint8Array ? source.length : source.size;
   const length = Math.min(total, HDF5_LIMITS.maxBytes);
-  const bytes = source instanceof Uint8Array ? source.subarray(0, length) : await readExact(source, 0, length, 'HDF5');
-  if (bytes.length < 8 || !HDF5_MAGIC.every((b, i) => bytes[i] === b)) throw formatError(label, 'HDF5: bad signature');
-  const copy = new ArrayBuffer(bytes.length);
-  new Uint8Array(copy).set(bytes);
-  const result = await runWorker(copy, label);
+  // The slot covers the read too: a waiting file holds no buffer.
+  const result = await workerSlot(async () => {
+    const bytes =
+      source instanceof Uint8Array ? source.subarray(0, length) : await readExact(source, 0, length, 'HDF5');
+    if (bytes.length < 8 || !HDF5_MAGIC.every((b, i) => bytes[i] === b))
+      throw formatError(label, 'HDF5: bad signature');
+    const copy = new ArrayBuffer(bytes.length);
+    new Uint8Array(copy).set(bytes);
+    return runWorker(copy, label);
+  });
   if (result.error !== undefined) throw formatError(label, `HDF5: ${result.error}`);
   const datasets = result.datasets ?? [];
   const summary: Hdf5Summary = {
