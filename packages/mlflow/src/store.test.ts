@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMlbomError } from '@mlbom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isMlrunsStore, mlflow, readMlmodelDirectory, registeredModelFilter } from './index.js';
+import { mlflow, readMlmodelDirectory } from './index.js';
+import { isMlrunsStore, registeredModelFilter } from './store.js';
 import {
   M1,
   M2,

@@ -5,15 +5,10 @@ import { pathToFileURL } from 'node:url';
 import { defaultContext } from '@mlbom/core';
 import { describe, expect, it } from 'vitest';
 import { artifactFormat, isModelFile } from './artifact-format.js';
-import {
-  canHandleMlflow,
-  filterLiteral,
-  parseMlflowUri,
-  proxyPath,
-  registryTarget,
-  resolveMlflowOptions,
-  restBackend,
-} from './index.js';
+import { parseMlflowUri, registryTarget } from './index.js';
+import { resolveMlflowOptions } from './options.js';
+import { filterLiteral, proxyPath, restBackend } from './rest.js';
+import { canHandleMlflow } from './source.js';
 import { store } from './test-utils.js';
 import { keySegment, latestMetrics, safeUri } from './util.js';
 
