@@ -132,6 +132,16 @@ describe('mlbom generate hf://... against a Hub at HF_ENDPOINT', () => {
     expect(run.stderr).toMatch(/pytorch_model\.bin: unsafe to load/);
   });
 
+  it('gates on a Hub model before download with --fail-on, writing the BOM first', async () => {
+    hub.reset();
+    const gated = await generate(['hf://acme/pickled', '--fail-on', 'high']);
+    expect(gated.code).toBe(1);
+    expect(gated.stderr).toMatch(/scan finding\(s\) at or above high/);
+    expect(model(JSON.parse(gated.stdout) as Bom, 'acme/pickled')).toBeDefined();
+    expect(hub.requests.filter((r) => r.file === 'pytorch_model.bin').every((r) => r.range !== undefined)).toBe(true);
+    expect((await generate(['hf://bert-base-uncased', '--fail-on', 'high'])).code).toBe(0);
+  });
+
   it('exits 2 naming the repo when the only target does not exist', async () => {
     const run = await generate(['hf://acme/does-not-exist@v2']);
     expect(run.code).toBe(2);
