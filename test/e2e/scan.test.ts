@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runCli, withTempDir } from '../cli.js';
@@ -132,10 +132,20 @@ describe('mlbom scan', () => {
       await copyFile(evil, join(dir, 'models', 'weights.bin'));
       await copyFile(fixture('malicious/zip_traversal.zip'), join(dir, 'models', 'bundle.zip'));
       await writeFile(join(dir, 'models', 'README.md'), '# a model\n');
+      // Links: to a file (followed, as in a Hugging Face cache), to a directory (not), and a broken one.
+      await symlink('weights.bin', join(dir, 'models', 'linked.bin'));
+      await symlink('../node_modules', join(dir, 'models', 'deps'));
+      await symlink('gone.bin', join(dir, 'models', 'dangling.bin'));
       const before = await readdir(dir, { recursive: true });
       const run = await runCli(['scan', '--format', 'json', '.'], { cwd: dir });
       const report = JSON.parse(run.stdout) as { files: Array<{ path: string }> };
-      expect(report.files.map((f) => f.path).sort()).toEqual(['models/bundle.zip', 'models/weights.bin']);
+      expect(report.files.map((f) => f.path).sort()).toEqual([
+        'models/bundle.zip',
+        'models/linked.bin',
+        'models/weights.bin',
+      ]);
+      expect(run.stderr).toContain('models/dangling.bin: broken symbolic link; skipped');
+      expect(run.stderr).not.toMatch(/EISDIR|models\/deps/);
       expect((await readdir(dir, { recursive: true })).sort()).toEqual(before.sort());
       expect(await readdir('/etc')).not.toContain('pwned');
     });

@@ -748,9 +748,11 @@ export async function runPickle(reader: Reader, ctx: PickleContext): Promise<Pic
 async function readJoblibArray(reader: Reader, ctx: PickleContext, state: Value, run: PickleRun): Promise<void> {
   const shape = dictGet(state, 'shape');
   const dtype = dictGet(state, 'dtype');
-  const allowMmap = dictGet(state, 'allow_mmap');
+  const alignment = dictGet(state, 'numpy_array_alignment_bytes');
   const itemSize = dtypeItemSize(dtype);
-  if (allowMmap?.k === 'bool' && allowMmap.v) {
+  // As joblib reads it: a padding-length byte (then the padding) only before the raw elements of a
+  // wrapper that records an alignment (joblib >= 1.2); older dumps have none.
+  if (itemSize !== -1 && alignment !== undefined && alignment.k !== 'none') {
     if (!(await reader.fill(1))) throw new Lexical('truncated joblib array padding');
     const pad = reader.buf[reader.p++] as number;
     if (!(await reader.skip(pad))) throw new Lexical('truncated joblib array padding');

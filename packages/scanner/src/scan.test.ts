@@ -226,6 +226,85 @@ describe('shouldScan', () => {
   });
 });
 
+describe('files that only look like pickles', () => {
+  it('does not take a text file whose first line reads like a protocol-0 GLOBAL for a pickle', async () => {
+    // A wheel's RECORD: "c" + a path is GLOBAL to a pickle parser, but no loader could import that name.
+    const record = Buffer.from(
+      'colorama-0.4.6.dist-info/METADATA,sha256=7baed29eb50c3b29bdb33ff84e3177bf1bc05784f7685ecdcaa4471c7dd810cc,17158\n' +
+        'colorama-0.4.6.dist-info/RECORD,,\n'.repeat(40),
+    );
+    const result = await scanBytes(record, 'RECORD');
+    expect(result.findings).toEqual([]);
+    expect(result.status).toBe('clean');
+    // A real protocol-0 payload in the same kind of file is still found.
+    const payload = await scanBytes(Buffer.from("cposix\nsystem\n(S'echo pwned'\ntR."), 'RECORD');
+    expect(payload.findings[0]?.ruleId).toBe('MLBOM-PICKLE-CRITICAL-GLOBAL');
+  });
+
+  it('calls a file named like a pickle that fails at its first byte not a pickle, rather than a malformed one', async () => {
+    // An IDL .sav file ("SR\0\4"): pickle.load stops at its first opcode, so nothing could run.
+    const idl = Buffer.concat([Buffer.from([0x53, 0x52, 0x00, 0x04]), Buffer.alloc(60, 7)]);
+    const result = await scanBytes(idl, 'array.sav');
+    expect(result.findings.map((f) => [f.ruleId, f.severity])).toEqual([['MLBOM-FORMAT-MALFORMED', 'medium']]);
+    // A pickle that breaks after its first opcode is still malformed at HIGH: what came before would run.
+    const broken = await scanBytes(Buffer.from([0x80, 0x02, 0x7d, 0xfa]), 'model.pkl');
+    expect(broken.findings.map((f) => [f.ruleId, f.severity])).toContainEqual(['MLBOM-PICKLE-MALFORMED', 'high']);
+  });
+
+  it('reports a legacy .lzma stream (joblib compress="lzma") as not analysed, never clean', async () => {
+    // Python's lzma.compress(<pickle calling posix.system>, format=FORMAT_ALONE): its first byte is EMPTY_LIST.
+    const lzma = Buffer.from(
+      'XQAAQAD//////////wBAAIgDy4fmDj/G26ZiOtDgF6QTzeGmzlTliSZWgv76cMeiIUj4a///0+YAAA==',
+      'base64',
+    );
+    const result = await scanBytes(lzma, 'model.joblib');
+    expect(result.status).toBe('error');
+    expect(result.findings.map((f) => f.ruleId)).toEqual(['MLBOM-SCAN-INCOMPLETE']);
+    expect(result.findings[0]?.detail).toContain('lzma');
+  });
+});
+
+describe('joblib arrays', () => {
+  // joblib's NumpyArrayWrapper for int64[5], as joblib 0.10 (no alignment) and 1.2+ (16-byte alignment) write it.
+  const wrapper = (alignment: boolean) =>
+    Buffer.concat([
+      op.proto(2),
+      op.global('joblib.numpy_pickle', 'NumpyArrayWrapper'),
+      op.EMPTY_TUPLE,
+      Buffer.from([0x81]), // NEWOBJ
+      op.EMPTY_DICT,
+      op.MARK,
+      op.su('dtype'),
+      op.global('numpy', 'dtype'),
+      op.su('i8'),
+      Buffer.from([0x89, 0x88, 0x87]), // NEWFALSE NEWTRUE TUPLE3: numpy.dtype('i8', False, True)
+      op.REDUCE,
+      op.su('shape'),
+      Buffer.from([0x4b, 5]), // BININT1 5
+      op.TUPLE1,
+      op.su('allow_mmap'),
+      Buffer.from([0x88]),
+      ...(alignment ? [op.su('numpy_array_alignment_bytes'), Buffer.from([0x4b, 16])] : []),
+      op.SETITEMS,
+      op.BUILD,
+    ]);
+  const elements = Buffer.alloc(40);
+  for (let i = 0; i < 5; i++) elements.writeBigInt64LE(BigInt(i + 1), i * 8);
+
+  it('skips the elements right after the wrapper of an old dump (no padding byte)', async () => {
+    const result = await scanBytes(Buffer.concat([wrapper(false), elements, op.STOP]), 'old.pkl');
+    expect(result.findings).toEqual([]);
+    expect(result.status).toBe('clean');
+  });
+
+  it('skips the padding-length byte and padding joblib 1.2+ writes before the elements', async () => {
+    const padded = Buffer.concat([wrapper(true), Buffer.from([3, 0xff, 0xff, 0xff]), elements, op.STOP]);
+    expect((await scanBytes(padded, 'new.pkl')).status).toBe('clean');
+    const payloadAfter = Buffer.concat([padded.subarray(0, -1), op.POP, SYSTEM_CALL.subarray(2)]);
+    expect((await scanBytes(payloadAfter, 'new.pkl')).findings[0]?.ruleId).toBe('MLBOM-PICKLE-CRITICAL-GLOBAL');
+  });
+});
+
 describe('tokenizer chat templates', () => {
   const chatml =
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}";

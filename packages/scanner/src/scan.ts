@@ -120,6 +120,7 @@ type Kind =
   | 'xz'
   | 'lz4'
   | 'zstd'
+  | 'lzma'
   | 'tar'
   | 'safetensors'
   | 'savedmodel'
@@ -220,6 +221,22 @@ function zlibHeader(head: Uint8Array): boolean {
   return (a * 256 + b) % 31 === 0;
 }
 
+/**
+ * The legacy `.lzma` header (joblib `compress='lzma'`) has no magic. Its first byte, the lc/lp/pb
+ * properties, is 0x5d for every preset, and 0x5d is also EMPTY_LIST, so a pickle parse of the stream
+ * finds nothing and would call it clean. Recognised from that byte, a dictionary of 2^n or
+ * 2^n + 2^(n-1) bytes and a plausible or unknown (all ones) size. A pickle cannot hide behind this:
+ * a dictionary size of at least 4 KiB puts 0x00, which is no opcode, right after the EMPTY_LIST.
+ */
+function isLzmaAlone(head: Uint8Array): boolean {
+  if (head.length < 13 || head[0] !== 0x5d) return false;
+  const view = new DataView(head.buffer, head.byteOffset, 13);
+  const dict = view.getUint32(1, true);
+  const dictOk = dict >= 4096 && (Number.isInteger(Math.log2(dict)) || Number.isInteger(Math.log2(dict / 1.5)));
+  const size = view.getBigUint64(5, true);
+  return dictOk && (size === 0xffffffffffffffffn || size < 2n ** 40n);
+}
+
 function detect(head: Uint8Array, name: string): Kind {
   const base = baseName(name).toLowerCase();
   if (base === 'saved_model.pb') return 'savedmodel';
@@ -235,6 +252,7 @@ function detect(head: Uint8Array, name: string): Kind {
   if (startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
   if (startsWith(head, [0x04, 0x22, 0x4d, 0x18])) return 'lz4';
   if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
+  if (isLzmaAlone(head)) return 'lzma';
   if (head.length >= 262 && startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257)) return 'tar';
   if (head.length >= 10 && head[8] === 0x7b) {
     const len = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
@@ -296,6 +314,7 @@ const FORMAT_OF: Partial<Record<Kind, ScanFormat>> = {
   xz: 'compressed',
   lz4: 'compressed',
   zstd: 'compressed',
+  lzma: 'compressed',
   tar: 'tar',
   safetensors: 'safetensors',
   savedmodel: 'tf-savedmodel',
@@ -333,6 +352,8 @@ async function readAll(reader: Reader, max: number): Promise<Uint8Array | undefi
 
 // --- pickle streams -------------------------------------------------------------------------------
 
+const PYTHON_PATH = /^[A-Za-z_][\w.]*$/;
+
 async function probeHead(ctx: Ctx, head: Uint8Array): Promise<boolean> {
   const scratch = new Collector('probe');
   const reader = new Reader(bufferChunks(head));
@@ -343,6 +364,9 @@ async function probeHead(ctx: Ctx, head: Uint8Array): Promise<boolean> {
       limits: ctx.limits.pickle,
       joblib: false,
     });
+    // A first global no loader could import (a text file's "c" + a path) ends any load there.
+    const first = [...run.records.values()].sort((a, b) => a.offset - b.offset)[0];
+    if (first && !(PYTHON_PATH.test(first.module) && PYTHON_PATH.test(first.name))) return false;
     if (run.status === 'stop') return true;
     if (run.status !== 'error') return false;
     // Cut off by the end of the head (and nothing went wrong before): a pickle longer than the head.
@@ -410,7 +434,15 @@ async function scanPickles(
       continue;
     }
     if (run.status === 'empty') break;
-    if (trust === 'full') {
+    if (trust === 'full' && count === 1 && run.errorOffset === run.start && run.records.size === 0) {
+      // A loader stops at the first byte, before anything could run: not a pickle, whatever the name says.
+      ctx.c.add(
+        'MLBOM-FORMAT-MALFORMED',
+        'not-pickle',
+        `named like a pickle but not one: a loader fails at its first byte (${run.error})`,
+        loc(prefix, run.start),
+      );
+    } else if (trust === 'full') {
       flushFindings(run, pc, 'full');
       ctx.c.add(
         'MLBOM-PICKLE-MALFORMED',
@@ -574,11 +606,12 @@ async function scanStream(
     }
     case 'lz4':
     case 'zstd':
+    case 'lzma':
       if (depth === 0 || claimsPickle) {
         ctx.c.add(
           'MLBOM-SCAN-INCOMPLETE',
           `compression ${kind}`,
-          `content compressed with ${kind} is not analysed (zlib, gzip, bz2 and xz are)`,
+          `content compressed with ${kind} is not analysed (zlib, gzip, bz2 and xz are); not known to be safe`,
           loc(prefix),
         );
       }

@@ -1,4 +1,4 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { lstat, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileByteSource, fsError, MlbomError, mapPool, type Severity } from '@mlbom/core';
 import { DEFAULT_EXCLUDED_DIRS, DEFAULT_EXCLUDED_FILES } from '@mlbom/local';
@@ -57,7 +57,20 @@ async function scanOne(
   path: string,
   absolute: string,
   signal: AbortSignal | undefined,
+  warn: (message: string) => void,
 ): Promise<FileReport | undefined> {
+  // The walk lists symbolic links as they are: one to a file is scanned (a Hugging Face cache links
+  // its blobs), one to a directory is not followed, and a broken one is said so.
+  const target = await stat(absolute).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' && (await lstat(absolute).catch(() => undefined))?.isSymbolicLink())
+      return 'broken' as const;
+    throw fsError(err, path);
+  });
+  if (target === 'broken') {
+    warn(`${path}: broken symbolic link; skipped`);
+    return undefined;
+  }
+  if (target.isDirectory()) return undefined;
   const source = await fileByteSource(absolute);
   try {
     const result = await scanIfRelevant(source, { path, ...(signal ? { signal } : {}) });
@@ -111,7 +124,7 @@ export function registerScanCommand(program: Command, io: ScanCommandIo, setExit
       const warn = (m: string) => io.stderr.write(`mlbom: warning: ${m}\n`);
       const scanned = await mapPool(targets, CONCURRENCY, async (t) => {
         try {
-          return await scanOne(t.path, t.absolute, io.signal);
+          return await scanOne(t.path, t.absolute, io.signal, warn);
         } catch (err) {
           if (io.signal?.aborted) throw err;
           warn(err instanceof Error ? err.message : String(err));
