@@ -28,8 +28,11 @@ const WEIGHT_EXTENSIONS: Record<string, ClaimedFormat> = {
   '.npz': 'numpy-archive',
 };
 
-/** Extensions that are too generic to make a lone file a model without the content agreeing. */
-const AMBIGUOUS_EXTENSIONS = new Set(['.bin']);
+/**
+ * Extensions that are too generic to make a lone file a model without the content agreeing: `.bin`
+ * for any binary, `.pth` also for Python's path-configuration files in every site-packages.
+ */
+const AMBIGUOUS_EXTENSIONS = new Set(['.bin', '.pth']);
 
 /** File names tokenizers are saved under (lowercase). */
 const TOKENIZER_FILES = new Set([

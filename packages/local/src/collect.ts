@@ -108,6 +108,11 @@ interface FileRecord {
   description?: FileDescription | undefined;
 }
 
+/** Whether the scan found something a loader of the file would run (HIGH or CRITICAL). */
+function carriesThreat(record: FileRecord): boolean {
+  return (record.asset.findings ?? []).some((f) => f.severity === 'critical' || f.severity === 'high');
+}
+
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -359,7 +364,10 @@ class Collector {
         `${record.walked.open}: ${result.findings.length} security finding(s), worst ${worst}: ${result.findings[0]?.title ?? ''}`,
       );
     } else if (result.status === 'error') {
-      this.ctx.logger.warn(`${record.walked.open}: could not be fully scanned; treat it as unverified`);
+      // A .bin/.pth that is no model format at all (a Python path file, a firmware blob) is expected
+      // not to parse: it is dropped unless it belongs to a model, so it is not worth a warning.
+      const log = !record.recognised && isAmbiguousWeightsName(record.walked.rel) ? 'debug' : 'warn';
+      this.ctx.logger[log](`${record.walked.open}: could not be fully scanned; treat it as unverified`);
     }
   }
 
@@ -850,7 +858,9 @@ export async function collectLocal(
     if (attached.has(file.rel)) continue;
     const record = recordOf.get(file.rel) as FileRecord;
     const unreadable = !record.readable;
-    if (!unreadable && !record.recognised && isAmbiguousWeightsName(file.rel)) {
+    // A generic extension (.bin, .pth) with no model format inside is no model, unless the scanner
+    // found what a loader would run: that must reach the BOM (and --fail-on), whatever the format.
+    if (!unreadable && !record.recognised && isAmbiguousWeightsName(file.rel) && !carriesThreat(record)) {
       ctx.logger.debug(`${file.open}: ${posix.extname(file.rel)} file whose content is no model format; skipped`);
       continue;
     }

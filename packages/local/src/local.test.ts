@@ -194,6 +194,27 @@ describe('local source', () => {
     expect(inv.models[0]?.files[0]?.sha256).toBe(sha256sum(join(root, 'a/model.gguf')));
   });
 
+  it('drops a .bin or .pth that is no model format, unless the scanner found code a loader would run', async () => {
+    const root = await tempDir();
+    const protocol0 = Buffer.from("cposix\nsystem\n(S'echo pwned'\ntR.");
+    await writeTree(root, {
+      'site/distutils-precedence.pth': "import os; var = 'SETUPTOOLS_USE_DISTUTILS'\n",
+      'site/firmware.bin': Buffer.from('not a model at all, just bytes'),
+      'm/evil.bin': protocol0,
+      'm/evil.pth': protocol0,
+      'm/model.pth': torchZipBytes(),
+    });
+    const recorded = recordingContext();
+    const inv = await scan(root, {}, recorded);
+    expect(inv.models.map((m) => [m.name, m.files[0]?.scanStatus])).toEqual([
+      ['evil.bin', 'unsafe'],
+      ['evil.pth', 'unsafe'],
+      ['model.pth', 'clean'],
+    ]);
+    expect(inv.models[0]?.files[0]?.findings[0]?.ruleId).toBe('MLBOM-PICKLE-CRITICAL-GLOBAL');
+    expect(recorded.warnings.filter((w) => w.includes('site/'))).toEqual([]);
+  });
+
   it('treats SavedModel folders and sharded safetensors indexes as one model', async () => {
     const root = await tempDir();
     await writeTree(root, {
