@@ -26,7 +26,8 @@ export const PICKLE_LIMITS = {
   maxGlobals: 10_000,
   /** Strings longer than this are skipped (their content is never needed). */
   maxString: 64 * 1024,
-  maxLine: 4096,
+  /** Protocol 0 writes arrays' bytes as one escaped UNICODE line: a fitted tree's nodes run to kilobytes. */
+  maxLine: 1024 * 1024,
   /** Nested pickles (joblib object arrays) inside one walk. */
   maxNesting: 8,
 };

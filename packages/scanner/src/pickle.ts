@@ -271,8 +271,11 @@ export function dtypeItemSize(dtype: Value | undefined): number | undefined {
   const code = strOf(firstArg(dtype.args));
   if (code === undefined) return undefined;
   const state = dtype.state?.k === 'tuple' ? dtype.state.items : undefined;
-  const fields = state?.[3];
-  if (fields && fields.k !== 'none') return undefined; // structured dtype: not followed
+  // numpy.dtype's state: (version, byte order, subarray, names, fields, elsize, alignment, flags).
+  // A structured dtype (a decision tree's nodes) is 'V<n>'; its elsize is the record size.
+  const fields = state?.[4];
+  const hasObjects = state?.[7]?.k === 'int' && (state[7].v & 0x01) !== 0; // NPY_ITEM_REFCOUNT
+  if (fields && fields.k !== 'none' && hasObjects) return -1; // records holding objects: a nested pickle
   const m = /^[<>|=]?([a-zA-Z])(\d*)$/.exec(code);
   if (!m) return undefined;
   const kind = m[1] as string;

@@ -476,6 +476,14 @@ export const ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
   'torch.storage.TypedStorage',
   'torch.storage._TypedStorage',
   'torch.torch_version.TorchVersion',
+  // TorchScript archives (constants.pkl, data.pkl) and quantized modules' packed parameters.
+  'torch.jit._pickle.build_intlist',
+  'torch.jit._pickle.build_doublelist',
+  'torch.jit._pickle.build_boollist',
+  'torch.jit._pickle.build_tensorlist',
+  'torch.jit._pickle.build_tensor_from_id',
+  'torch.jit._pickle.restore_type_tag',
+  'torch.ScriptObject',
   // joblib's array wrappers (the array bytes follow the pickle opcodes; see joblib.ts).
   'joblib.numpy_pickle.NumpyArrayWrapper',
   'joblib.numpy_pickle.NDArrayWrapper',
@@ -504,6 +512,16 @@ const NUMPY_SCALARS =
   'complex64|complex128|complex256|csingle|cdouble|clongdouble|object_|str_|bytes_|void|datetime64|timedelta64|' +
   'generic|number|integer|signedinteger|unsignedinteger|floating|complexfloating|inexact|flexible|character';
 
+/** numpy's ufuncs (`[n for n in dir(np) if isinstance(getattr(np, n), np.ufunc)]`, NumPy 1.24). */
+const NUMPY_UFUNCS =
+  'abs|absolute|add|arccos|arccosh|arcsin|arcsinh|arctan|arctan2|arctanh|bitwise_and|bitwise_not|bitwise_or|' +
+  'bitwise_xor|cbrt|ceil|conj|conjugate|copysign|cos|cosh|deg2rad|degrees|divide|divmod|equal|exp|exp2|expm1|' +
+  'fabs|float_power|floor|floor_divide|fmax|fmin|fmod|frexp|gcd|greater|greater_equal|heaviside|hypot|invert|' +
+  'isfinite|isinf|isnan|isnat|lcm|ldexp|left_shift|less|less_equal|log|log10|log1p|log2|logaddexp|logaddexp2|' +
+  'logical_and|logical_not|logical_or|logical_xor|matmul|maximum|minimum|mod|modf|multiply|negative|nextafter|' +
+  'not_equal|positive|power|rad2deg|radians|reciprocal|remainder|right_shift|rint|sign|signbit|sin|sinh|spacing|' +
+  'sqrt|square|subtract|tan|tanh|true_divide|trunc';
+
 /** Class-like names and reconstructors in framework namespaces (after DENY_RULES, which win). */
 export const ALLOWED_PATTERNS: readonly { pattern: RegExp; why: string }[] = [
   { pattern: new RegExp(`^torch\\.(${TORCH_DTYPES})$`), why: 'torch dtypes, layouts, memory formats' },
@@ -526,10 +544,17 @@ export const ALLOWED_PATTERNS: readonly { pattern: RegExp; why: string }[] = [
   { pattern: new RegExp(`^numpy\\.(${NUMPY_SCALARS})$`), why: 'NumPy scalar types' },
   { pattern: /^numpy\.dtypes\.[A-Za-z0-9]+DType$/, why: 'NumPy 2 dtype classes' },
   {
-    pattern: /^sklearn\.[a-z_0-9.]+\.[A-Z][A-Za-z0-9_]*$/,
-    why: 'scikit-learn estimator and helper classes',
+    pattern: /^sklearn\.[a-z_0-9.]+\._?[A-Z][A-Za-z0-9_]*$/,
+    why: 'scikit-learn estimator and helper classes (private ones too: _CalibratedClassifier, _BinMapper)',
   },
-  { pattern: /^sklearn\.[a-z_0-9.]+\.__pyx_unpickle_[A-Za-z0-9_]+$/, why: 'Cython unpickle helpers of sklearn' },
+  {
+    pattern: /^sklearn\.[a-z_0-9.]+\.(__pyx_unpickle_[A-Za-z0-9_]+|newObj)$/,
+    why: "Cython unpickle helpers of sklearn (KDTree's and DistanceMetric's newObj)",
+  },
+  {
+    pattern: new RegExp(`^numpy\\.(_?core\\._multiarray_umath\\.)?(${NUMPY_UFUNCS})$`),
+    why: 'NumPy ufuncs (pure math, e.g. a FunctionTransformer(np.log1p)), pickled by name',
+  },
   {
     pattern: /^scipy\.sparse\.[a-z_0-9.]*\.?(csr|csc|coo|bsr|dia|dok|lil)_(matrix|array)$/,
     why: 'SciPy sparse matrices',
