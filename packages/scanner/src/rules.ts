@@ -623,6 +623,10 @@ export const RULES = {
   },
   'MLBOM-ARCHIVE-BOMB': { severity: 'high', title: 'archive is built to exhaust memory or disk (decompression bomb)' },
   'MLBOM-SCAN-INCOMPLETE': { severity: 'medium', title: 'part of the file could not be analysed' },
+  'MLBOM-PICKLE-UNDECODED': {
+    severity: 'high',
+    title: 'pickle-based file compressed with a codec mlbom does not decode (its loader would unpickle it unchecked)',
+  },
   'MLBOM-KERAS-LAMBDA': { severity: 'critical', title: 'Keras model contains a Lambda layer (serialized Python code)' },
   'MLBOM-KERAS-UNSAFE-MODULE': {
     severity: 'critical',
@@ -654,6 +658,7 @@ export type RuleId = keyof typeof RULES;
 /** Rules that describe an incomplete analysis rather than a threat: on their own they make the status `error`. */
 export const INTEGRITY_RULES: ReadonlySet<RuleId> = new Set([
   'MLBOM-PICKLE-MALFORMED',
+  'MLBOM-PICKLE-UNDECODED',
   'MLBOM-SCAN-INCOMPLETE',
   'MLBOM-FORMAT-MALFORMED',
   'MLBOM-PICKLE-TRAILING-DATA',

@@ -259,8 +259,11 @@ describe('files that only look like pickles', () => {
     );
     const result = await scanBytes(lzma, 'model.joblib');
     expect(result.status).toBe('error');
-    expect(result.findings.map((f) => f.ruleId)).toEqual(['MLBOM-SCAN-INCOMPLETE']);
+    // Named as a pickle: HIGH, so the default gate stops it; under another name, MEDIUM.
+    expect(result.findings.map((f) => [f.ruleId, f.severity])).toEqual([['MLBOM-PICKLE-UNDECODED', 'high']]);
     expect(result.findings[0]?.detail).toContain('lzma');
+    const other = await scanBytes(lzma, 'model.pkl.lzma');
+    expect(other.findings.map((f) => [f.ruleId, f.severity])).toEqual([['MLBOM-SCAN-INCOMPLETE', 'medium']]);
   });
 });
 

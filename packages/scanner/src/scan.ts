@@ -608,8 +608,10 @@ async function scanStream(
     case 'zstd':
     case 'lzma':
       if (depth === 0 || claimsPickle) {
+        // Named as a pickle (.joblib, .pkl...): the loader decompresses and unpickles it, so an
+        // unreadable codec is as unsafe as an unparseable pickle, and fails the default gate.
         ctx.c.add(
-          'MLBOM-SCAN-INCOMPLETE',
+          claimsPickle ? 'MLBOM-PICKLE-UNDECODED' : 'MLBOM-SCAN-INCOMPLETE',
           `compression ${kind}`,
           `content compressed with ${kind} is not analysed (zlib, gzip, bz2 and xz are); not known to be safe`,
           loc(prefix),
