@@ -10,14 +10,49 @@ const { XzReadableStream } = xzDecompress;
 /** Compressions mlbom decodes: deflate (zip members), zlib (joblib), gzip, bz2 and xz (joblib). */
 export type Codec = 'raw' | 'zlib' | 'gzip' | 'bz2' | 'xz';
 
-/**
- * The decompressed bytes of `input`, read one chunk at a time (backpressure bounds the memory).
- * `destroy(err)` stops the decoder; with an error, the next read rejects with it.
- */
-export function decompressStream(
-  codec: Codec,
-  input: Readable,
-): { chunks: AsyncIterator<Uint8Array>; destroy(err?: Error): void } {
+export interface DecompressedStream {
+  /**
+   * The next decompressed chunk. Rejects with the input's own error when reading the compressed
+   * bytes failed (never a quiet end: xz-decompress would otherwise just stop), else with the decoder's.
+   */
+  next(): Promise<IteratorResult<Uint8Array>>;
+  /** Stops the input and the decoder. */
+  destroy(): void;
+  /** Set when the input failed: the caller can tell a read error from corrupt data. */
+  readonly inputError: unknown;
+}
+
+/** The decompressed bytes of `input`, one chunk at a time (backpressure bounds the memory). */
+export function decompressStream(codec: Codec, input: Readable): DecompressedStream {
+  const decoder = decoderFor(codec, input);
+  let inputError: unknown;
+  // pipe() does not forward errors: a failed read of the compressed bytes ends the decoder with it.
+  input.on('error', (err) => {
+    inputError = err;
+    decoder.destroy(err);
+  });
+  return {
+    async next() {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await decoder.chunks.next();
+      } catch (err) {
+        throw inputError ?? err;
+      }
+      if (r.done && inputError !== undefined) throw inputError;
+      return r;
+    },
+    destroy() {
+      input.destroy();
+      decoder.destroy();
+    },
+    get inputError() {
+      return inputError;
+    },
+  };
+}
+
+function decoderFor(codec: Codec, input: Readable): { chunks: AsyncIterator<Uint8Array>; destroy(err?: Error): void } {
   switch (codec) {
     case 'bz2': {
       // unbzip2-stream is a classic stream; a PassThrough gives it backpressure and an async iterator.

@@ -22,15 +22,7 @@ export function inflatingByteSource(
     const step = 1024 * 1024;
     for (let at = 0; at < source.size; at += step) yield await source.read(at, Math.min(step, source.size - at));
   }
-  const input = Readable.from(chunks());
-  const decoding = decompressStream(compression, input);
-  // A failed read of the compressed bytes ends the decoder with that error.
-  let inputError: unknown;
-  input.on('error', (err) => {
-    inputError = err;
-    decoding.destroy(err);
-  });
-  const iterator = decoding.chunks;
+  const decoding = decompressStream(compression, Readable.from(chunks()));
   let buf = new Uint8Array(0);
   let bufStart = 0;
   let done = false;
@@ -47,15 +39,14 @@ export function inflatingByteSource(
       while (!done && bufStart + buf.length < end) {
         let next: IteratorResult<Uint8Array>;
         try {
-          next = await iterator.next();
+          next = await decoding.next();
         } catch (error) {
           done = true;
-          if (inputError !== undefined) throw inputError;
+          if (decoding.inputError !== undefined) throw error;
           throw formatError(name, `not valid ${compression} data (${(error as Error).message})`, error);
         }
         if (next.done) {
           done = true;
-          if (inputError !== undefined) throw inputError;
           break;
         }
         // Keep only what is at or after `offset`.
@@ -78,7 +69,6 @@ export function inflatingByteSource(
     },
     async close() {
       done = true;
-      input.destroy();
       decoding.destroy();
     },
   };

@@ -110,21 +110,12 @@ export function decompressChunks(
       yield chunk;
     }
   }
-  const feeder = Readable.from(input(), { objectMode: false });
-  const decoding = decompressStream(codec, feeder);
-  // A failed read of the compressed bytes (pipe does not forward errors) ends the decoder with that error.
-  let inputError: unknown;
-  feeder.on('error', (err) => {
-    inputError = err;
-    decoding.destroy(err);
-  });
-  const it = decoding.chunks;
+  const decoding = decompressStream(codec, Readable.from(input(), { objectMode: false }));
   let produced = 0;
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
-    feeder.destroy();
     decoding.destroy();
     inner.close?.();
   };
@@ -133,10 +124,10 @@ export function decompressChunks(
       if (closed) return null;
       let r: IteratorResult<Uint8Array>;
       try {
-        r = await it.next();
+        r = await decoding.next();
       } catch (err) {
         close();
-        if (inputError !== undefined) throw inputError;
+        if (decoding.inputError !== undefined) throw err;
         // zlib errors carry a Z_ code; unbzip2-stream and xz-decompress throw plain Errors.
         const zlibCode = (err as { code?: unknown }).code;
         if (codec === 'bz2' || codec === 'xz' || (typeof zlibCode === 'string' && zlibCode.startsWith('Z_'))) {
@@ -146,8 +137,6 @@ export function decompressChunks(
       }
       if (r.done) {
         close();
-        // xz-decompress ends its output quietly when its input fails: the end is not real then.
-        if (inputError !== undefined) throw inputError;
         return null;
       }
       const chunk = new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.length);
