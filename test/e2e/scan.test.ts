@@ -47,6 +47,13 @@ describe('mlbom scan', () => {
     expect(run.stderr).toMatch(/scanned 1 file\(s\): 1 unsafe/);
   });
 
+  it('says so when a file named on the command line is not scanned', async () => {
+    const run = await runCli(['scan', 'README.md', fixture('malicious/os_system_p0.pkl')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('README.md: no format that can carry code (by name and first bytes); not scanned');
+    expect(run.stdout).not.toContain('README.md');
+  });
+
   it('prints nothing and exits 0 on benign framework files', async () => {
     const run = await runCli(['scan', fixture('benign'), join(repoRoot, 'examples')]);
     expect(run.stdout).toBe('');

@@ -104,7 +104,7 @@ export function registerScanCommand(program: Command, io: ScanCommandIo, setExit
     .option('-q, --quiet', 'no summary on stderr', false)
     .action(async (paths: string[], flags: ScanFlags) => {
       const cwd = io.cwd ?? process.cwd();
-      const targets: Array<{ path: string; absolute: string }> = [];
+      const targets: Array<{ path: string; absolute: string; named?: boolean }> = [];
       for (const given of paths) {
         const absolute = resolve(cwd, given);
         let info: Awaited<ReturnType<typeof stat>>;
@@ -118,13 +118,17 @@ export function registerScanCommand(program: Command, io: ScanCommandIo, setExit
           for (const f of await listFiles(absolute, io.signal)) {
             targets.push({ path: prefix === '.' ? f : `${prefix}/${f}`, absolute: resolve(absolute, f) });
           }
-        } else if (info.isFile()) targets.push({ path: given, absolute });
+        } else if (info.isFile()) targets.push({ path: given, absolute, named: true });
         else throw new MlbomError('INVALID_INPUT', `${given}: not a file or directory`);
       }
       const warn = (m: string) => io.stderr.write(`mlbom: warning: ${m}\n`);
       const scanned = await mapPool(targets, CONCURRENCY, async (t) => {
         try {
-          return await scanOne(t.path, t.absolute, io.signal, warn);
+          const report = await scanOne(t.path, t.absolute, io.signal, warn);
+          // A file named on the command line is never left out without a word.
+          if (!report && t.named)
+            warn(`${t.path}: no format that can carry code (by name and first bytes); not scanned`);
+          return report;
         } catch (err) {
           if (io.signal?.aborted) throw err;
           warn(err instanceof Error ? err.message : String(err));
