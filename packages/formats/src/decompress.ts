@@ -10,16 +10,26 @@ const { XzReadableStream } = xzDecompress;
 /** Compressions mlbom decodes: deflate (zip members), zlib (joblib), gzip, bz2 and xz (joblib). */
 export type Codec = 'raw' | 'zlib' | 'gzip' | 'bz2' | 'xz';
 
+/** Corrupt or truncated compressed data, whichever decoder found it. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+  constructor(
+    readonly codec: Codec,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 export interface DecompressedStream {
   /**
    * The next decompressed chunk. Rejects with the input's own error when reading the compressed
-   * bytes failed (never a quiet end: xz-decompress would otherwise just stop), else with the decoder's.
+   * bytes failed (never a quiet end: xz-decompress would otherwise just stop), else with a DecodeError.
    */
   next(): Promise<IteratorResult<Uint8Array>>;
   /** Stops the input and the decoder. */
   destroy(): void;
-  /** Set when the input failed: the caller can tell a read error from corrupt data. */
-  readonly inputError: unknown;
 }
 
 /** The decompressed bytes of `input`, one chunk at a time (backpressure bounds the memory). */
@@ -37,7 +47,8 @@ export function decompressStream(codec: Codec, input: Readable): DecompressedStr
       try {
         r = await decoder.chunks.next();
       } catch (err) {
-        throw inputError ?? err;
+        if (inputError !== undefined) throw inputError;
+        throw new DecodeError(codec, err instanceof Error ? err.message : String(err), { cause: err });
       }
       if (r.done && inputError !== undefined) throw inputError;
       return r;
@@ -45,9 +56,6 @@ export function decompressStream(codec: Codec, input: Readable): DecompressedStr
     destroy() {
       input.destroy();
       decoder.destroy();
-    },
-    get inputError() {
-      return inputError;
     },
   };
 }

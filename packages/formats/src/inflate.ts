@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ByteSource } from '@mlbom/core';
-import { type Codec, decompressStream } from './decompress.js';
+import { type Codec, DecodeError, decompressStream } from './decompress.js';
 import { formatError } from './util.js';
 
 /** Most decompressed bytes one walk may go through (they are streamed, never held). */
@@ -42,8 +42,8 @@ export function inflatingByteSource(
           next = await decoding.next();
         } catch (error) {
           done = true;
-          if (decoding.inputError !== undefined) throw error;
-          throw formatError(name, `not valid ${compression} data (${(error as Error).message})`, error);
+          if (!(error instanceof DecodeError)) throw error;
+          throw formatError(name, `not valid ${compression} data (${error.message})`, error);
         }
         if (next.done) {
           done = true;

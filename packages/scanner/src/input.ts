@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { ByteSource } from '@mlbom/core';
-import { type Codec, decompressStream } from '@mlbom/formats';
+import { type Codec, DecodeError, decompressStream } from '@mlbom/formats';
 
-export type { Codec };
+export { type Codec, DecodeError };
 
 /**
  * Pull-based byte streams. Every analyser reads through a `Reader`, whatever the bytes come from: a
@@ -83,17 +83,6 @@ export interface Budget {
   remaining: number;
 }
 
-/** Corrupt compressed data, as any decoder reports it. */
-export class DecodeError extends Error {
-  override readonly name = 'DecodeError';
-  constructor(
-    readonly codec: Codec,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * Streams the decompressed bytes of `inner`. `maxOutput` bounds this stream; `budget` bounds all
  * decompression of one scan. Both throw LimitError when exceeded; corrupt data throws DecodeError.
@@ -127,12 +116,6 @@ export function decompressChunks(
         r = await decoding.next();
       } catch (err) {
         close();
-        if (decoding.inputError !== undefined) throw err;
-        // zlib errors carry a Z_ code; unbzip2-stream and xz-decompress throw plain Errors.
-        const zlibCode = (err as { code?: unknown }).code;
-        if (codec === 'bz2' || codec === 'xz' || (typeof zlibCode === 'string' && zlibCode.startsWith('Z_'))) {
-          throw new DecodeError(codec, err instanceof Error ? err.message : String(err));
-        }
         throw err;
       }
       if (r.done) {
