@@ -102,6 +102,11 @@ describe('format detection by name and bytes', () => {
     const result = await sniffBytes('model.joblib', Buffer.from([0x78, 0x9c, 1, 2, 3]));
     expect(result.format).toBe('joblib');
     expect(result.properties).toContainEqual({ name: 'mlbom:compression', value: 'zlib' });
+    // Legacy .lzma (Python's FORMAT_ALONE) has no magic and starts with ']': not an old pickle.
+    const lzma = Buffer.from([0x5d, 0x00, 0x00, 0x80, 0x00, ...Array(8).fill(0xff), 1, 2, 3]);
+    const legacy = await sniffBytes('model.joblib', lzma);
+    expect(legacy.properties).toContainEqual({ name: 'mlbom:compression', value: 'lzma' });
+    expect(legacy.problems).toEqual([]);
   });
 
   it('keeps a zip-based claim for a zip with unexpected entries, with a problem', async () => {

@@ -144,6 +144,22 @@ const COMPRESSIONS: [string, number[]][] = [
 /** Opcodes a protocol 0/1 pickle may start with: ( } ] ) c N I L. */
 const OLD_PICKLE_START = new Set([0x28, 0x7d, 0x5d, 0x29, 0x63, 0x4e, 0x49, 0x4c]);
 
+/**
+ * The legacy `.lzma` header (joblib `compress='lzma'`) has no magic. Its first byte, the lc/lp/pb
+ * properties, is 0x5d for every preset, and 0x5d is also EMPTY_LIST, so a pickle parse of the stream
+ * finds nothing and would call it clean. Recognised from that byte, a dictionary of 2^n or
+ * 2^n + 2^(n-1) bytes and a plausible or unknown (all ones) size. A pickle cannot hide behind this:
+ * a dictionary size of at least 4 KiB puts 0x00, which is no opcode, right after the EMPTY_LIST.
+ */
+export function isLzmaAlone(head: Uint8Array): boolean {
+  if (head.length < 13 || head[0] !== 0x5d) return false;
+  const view = new DataView(head.buffer, head.byteOffset, 13);
+  const dict = view.getUint32(1, true);
+  const dictOk = dict >= 4096 && (Number.isInteger(Math.log2(dict)) || Number.isInteger(Math.log2(dict / 1.5)));
+  const size = view.getBigUint64(5, true);
+  return dictOk && (size === 0xffffffffffffffffn || size < 2n ** 40n);
+}
+
 function startsWith(head: Uint8Array, bytes: readonly number[], offset = 0): boolean {
   if (head.length < offset + bytes.length) return false;
   return bytes.every((b, i) => head[offset + i] === b);
@@ -169,6 +185,7 @@ export function detectContent(head: Uint8Array, size: number): ContentKind | und
   for (const [compression, magic] of COMPRESSIONS) {
     if (startsWith(head, magic)) return { kind: 'compressed', compression };
   }
+  if (isLzmaAlone(head)) return { kind: 'compressed', compression: 'lzma' };
   if (head.length >= 10 && head[8] === 0x7b && [0x22, 0x7d, 0x20, 0x0a, 0x0d, 0x09].includes(head[9] as number)) {
     const length = dv.getBigUint64(0, true);
     if (length >= 2n && length <= BigInt(MAX_SAFETENSORS_HEADER)) {

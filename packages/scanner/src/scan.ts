@@ -9,7 +9,15 @@ import {
   type Problem,
   sliceByteSource,
 } from '@mlbom/core';
-import { classifyZip, inspectZip, isTraversal, latin1, readLocalHeader, type ZipEntry } from '@mlbom/formats';
+import {
+  classifyZip,
+  inspectZip,
+  isLzmaAlone,
+  isTraversal,
+  latin1,
+  readLocalHeader,
+  type ZipEntry,
+} from '@mlbom/formats';
 import { Collector } from './collector.js';
 import { checkTemplate, scanGguf } from './gguf.js';
 import {
@@ -219,22 +227,6 @@ function zlibHeader(head: Uint8Array): boolean {
   const b = head[1];
   if (a !== 0x78 || b === undefined) return false;
   return (a * 256 + b) % 31 === 0;
-}
-
-/**
- * The legacy `.lzma` header (joblib `compress='lzma'`) has no magic. Its first byte, the lc/lp/pb
- * properties, is 0x5d for every preset, and 0x5d is also EMPTY_LIST, so a pickle parse of the stream
- * finds nothing and would call it clean. Recognised from that byte, a dictionary of 2^n or
- * 2^n + 2^(n-1) bytes and a plausible or unknown (all ones) size. A pickle cannot hide behind this:
- * a dictionary size of at least 4 KiB puts 0x00, which is no opcode, right after the EMPTY_LIST.
- */
-function isLzmaAlone(head: Uint8Array): boolean {
-  if (head.length < 13 || head[0] !== 0x5d) return false;
-  const view = new DataView(head.buffer, head.byteOffset, 13);
-  const dict = view.getUint32(1, true);
-  const dictOk = dict >= 4096 && (Number.isInteger(Math.log2(dict)) || Number.isInteger(Math.log2(dict / 1.5)));
-  const size = view.getBigUint64(5, true);
-  return dictOk && (size === 0xffffffffffffffffn || size < 2n ** 40n);
 }
 
 function detect(head: Uint8Array, name: string): Kind {
