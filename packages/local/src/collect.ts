@@ -110,7 +110,7 @@ interface FileRecord {
 
 /** Whether the scan found something a loader of the file would run (HIGH or CRITICAL). */
 function carriesThreat(record: FileRecord): boolean {
-  return (record.asset.findings ?? []).some((f) => f.severity === 'critical' || f.severity === 'high');
+  return (record.asset.findings ?? []).some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK.high);
 }
 
 function compare(a: string, b: string): number {

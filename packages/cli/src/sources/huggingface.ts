@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { MlbomError, redactUrl, type Source } from '@mlbom/core';
@@ -41,13 +41,17 @@ export function tokenFilePath(env: NodeJS.ProcessEnv): string {
 
 /** The stored token, or undefined when there is none. Reads at most 4 KiB: a token is ~40 bytes. */
 function readTokenFile(path: string): string | undefined {
-  let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, { encoding: 'utf8', flag: 'r' }).slice(0, 4096);
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(4096);
+    const length = readSync(fd, buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, length).toString('utf8').trim() || undefined;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return text.trim() || undefined;
 }
 
 /** HF_HUB_OFFLINE as the Python client reads it. */
