@@ -108,9 +108,18 @@ interface FileRecord {
   description?: FileDescription | undefined;
 }
 
-/** Whether the scan found something a loader of the file would run (HIGH or CRITICAL). */
-function carriesThreat(record: FileRecord): boolean {
-  return (record.asset.findings ?? []).some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK.high);
+/**
+ * A lone file with a generic extension (.bin, .pth) whose bytes show no model format is no model
+ * (a Python path file, a firmware blob), unless the scan found HIGH+ evidence of what a loader would
+ * run: that must reach the BOM (and --fail-on), whatever the format.
+ */
+function isNoModel(record: FileRecord): boolean {
+  return (
+    record.readable &&
+    !record.recognised &&
+    isAmbiguousWeightsName(record.walked.rel) &&
+    !(record.asset.findings ?? []).some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK.high)
+  );
 }
 
 function compare(a: string, b: string): number {
@@ -364,9 +373,8 @@ class Collector {
         `${record.walked.open}: ${result.findings.length} security finding(s), worst ${worst}: ${result.findings[0]?.title ?? ''}`,
       );
     } else if (result.status === 'error') {
-      // A .bin/.pth that is no model format at all (a Python path file, a firmware blob) is expected
-      // not to parse: it is dropped unless it belongs to a model, so it is not worth a warning.
-      const log = !record.recognised && isAmbiguousWeightsName(record.walked.rel) ? 'debug' : 'warn';
+      // A file that is no model is expected not to parse, and is dropped unless a model claims it.
+      const log = isNoModel(record) ? 'debug' : 'warn';
       this.ctx.logger[log](`${record.walked.open}: could not be fully scanned; treat it as unverified`);
     }
   }
@@ -857,10 +865,7 @@ export async function collectLocal(
   for (const file of lone) {
     if (attached.has(file.rel)) continue;
     const record = recordOf.get(file.rel) as FileRecord;
-    const unreadable = !record.readable;
-    // A generic extension (.bin, .pth) with no model format inside is no model, unless the scanner
-    // found what a loader would run: that must reach the BOM (and --fail-on), whatever the format.
-    if (!unreadable && !record.recognised && isAmbiguousWeightsName(file.rel) && !carriesThreat(record)) {
+    if (isNoModel(record)) {
       ctx.logger.debug(`${file.open}: ${posix.extname(file.rel)} file whose content is no model format; skipped`);
       continue;
     }

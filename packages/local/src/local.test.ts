@@ -203,16 +203,21 @@ describe('local source', () => {
       'm/evil.bin': protocol0,
       'm/evil.pth': protocol0,
       'm/model.pth': torchZipBytes(),
+      // A protocol-0 list cut off before STOP (formats recognises no protocol 0): HIGH malformed, so it
+      // is kept and warned about.
+      'm/cut.bin': Buffer.from(`(lp0\n${'I1\na'.repeat(10)}`, 'latin1'),
     });
     const recorded = recordingContext();
     const inv = await scan(root, {}, recorded);
     expect(inv.models.map((m) => [m.name, m.files[0]?.scanStatus])).toEqual([
+      ['cut.bin', 'error'],
       ['evil.bin', 'unsafe'],
       ['evil.pth', 'unsafe'],
       ['model.pth', 'clean'],
     ]);
-    expect(inv.models[0]?.files[0]?.findings[0]?.ruleId).toBe('MLBOM-PICKLE-CRITICAL-GLOBAL');
+    expect(inv.models[1]?.files[0]?.findings[0]?.ruleId).toBe('MLBOM-PICKLE-CRITICAL-GLOBAL');
     expect(recorded.warnings.filter((w) => w.includes('site/'))).toEqual([]);
+    expect(recorded.warnings.some((w) => w.includes('cut.bin: could not be fully scanned'))).toBe(true);
   });
 
   it('treats SavedModel folders and sharded safetensors indexes as one model', async () => {
