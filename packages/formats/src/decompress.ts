@@ -10,6 +10,13 @@ const { XzReadableStream } = xzDecompress;
 /** Compressions mlbom decodes: deflate (zip members), zlib (joblib), gzip, bz2 and xz (joblib). */
 export type Codec = 'raw' | 'zlib' | 'gzip' | 'bz2' | 'xz';
 
+const FILE_CODECS: ReadonlySet<string> = new Set(['zlib', 'gzip', 'bz2', 'xz']);
+
+/** Whether a whole-file compression `detectContent` reports (`mlbom:compression`) is one mlbom decodes. */
+export function isDecodedCompression(compression: string | undefined): compression is Exclude<Codec, 'raw'> {
+  return compression !== undefined && FILE_CODECS.has(compression);
+}
+
 /** Corrupt or truncated compressed data, whichever decoder found it. */
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';

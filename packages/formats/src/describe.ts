@@ -1,4 +1,5 @@
 import { type ByteSource, isMlbomError, type ModelFormat, type Property } from '@mlbom/core';
+import { isDecodedCompression } from './decompress.js';
 import {
   claimFromName,
   detectWithZip,
@@ -236,9 +237,8 @@ async function describeFormat(
     case 'pickle':
     case 'joblib': {
       let pickleSource = source;
-      if (compression === 'zlib' || compression === 'gzip' || compression === 'bz2' || compression === 'xz') {
-        pickleSource = inflatingByteSource(source, compression);
-      } else if (compression !== undefined) break; // lz4: recognised, not read
+      if (isDecodedCompression(compression)) pickleSource = inflatingByteSource(source, compression);
+      else if (compression !== undefined) break; // lz4, legacy LZMA: recognised, not read
       try {
         const info = await readPickleGlobals(pickleSource, { joblib: true });
         pickleProperties(info, out, out.format === 'joblib' ? 'joblib pickle' : 'pickle');
